@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/scan"
+)
+
+// scanOptions are the flags of `vantage scan`.
+type scanOptions struct {
+	ports       string
+	json        bool
+	all         bool
+	timeout     time.Duration
+	minTimeout  time.Duration
+	retries     int
+	maxRetries  int
+	concurrency int
+	rate        float64
+	maxDuration time.Duration
+	maxPorts    int
+}
+
+func scanFlags(o *scanOptions, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("vantage scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.ports, "ports", "preset:common", "port set: `SPEC` such as 22,80,443 or 8000-8100 or preset:quick|common|extended|all")
+	fs.BoolVar(&o.json, "json", false, "print one JSON document instead of a table")
+	fs.BoolVar(&o.all, "all", false, "list every port in the table, not only the interesting ones")
+	fs.DurationVar(&o.timeout, "timeout", scan.DefaultMaxTimeout, "longest wait for a silent port per attempt (before any answer, and the adaptive timeout's ceiling)")
+	fs.DurationVar(&o.minTimeout, "min-timeout", scan.DefaultMinTimeout, "floor of the adaptive timeout (srtt + 4·rttvar)")
+	fs.IntVar(&o.retries, "retries", scan.DefaultRetries, "retries for a silent port (raised automatically when packet loss is seen)")
+	fs.IntVar(&o.maxRetries, "max-retries", scan.DefaultMaxRetries, "ceiling for retries raised on packet loss")
+	fs.IntVar(&o.concurrency, "concurrency", scan.DefaultConcurrency, "connection attempts in flight at once")
+	fs.Float64Var(&o.rate, "rate", 0, "new connections per second (0: limited by --concurrency only)")
+	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Minute, "hard limit on the whole scan")
+	fs.IntVar(&o.maxPorts, "max-ports", 65535, "refuse port sets larger than this")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vantage scan [flags] HOST\n\nTCP connect scan of one IP address; prints a table or, with --json, one JSON document.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterspersed parses flags given before or after the positional
+// arguments (vantage scan 192.0.2.1 --json).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func runScan(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
+	var o scanOptions
+	fs := scanFlags(&o, stderr)
+	positional, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return errSilentExit // flag has printed the problem and the usage
+	}
+	if len(positional) != 1 {
+		fs.Usage()
+		return usageError{fmt.Sprintf("scan needs exactly one HOST, got %d arguments", len(positional))}
+	}
+	host := positional[0]
+	addr, err := parseIPLiteral(host)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	portList, err := ports.Parse(o.ports, o.maxPorts)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	scanner, err := scan.New(o.config())
+	if err != nil {
+		return usageError{err.Error()}
+	}
+
+	results := make([]scan.PortResult, 0, len(portList))
+	progress := newProgress(stderr, addr, len(portList))
+	sum, err := scanner.Scan(ctx, addr, portList, func(r scan.PortResult) {
+		results = append(results, r)
+		progress.update(r)
+	})
+	progress.clear()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("scan of %s interrupted after %d of %d ports", addr, sum.Decided, sum.Ports)
+		}
+		return fmt.Errorf("scan of %s: %w", addr, err)
+	}
+	slices.SortFunc(results, func(a, b scan.PortResult) int { return int(a.Port) - int(b.Port) })
+	rep := report{Target: host, Addr: addr, Results: results, Summary: sum}
+	if o.json {
+		return rep.writeJSON(stdout)
+	}
+	return rep.writeTable(stdout, o.all)
+}
+
+func (o scanOptions) config() scan.Config {
+	retries := o.retries
+	if retries == 0 {
+		retries = scan.NoRetries
+	}
+	return scan.Config{
+		Concurrency:    o.concurrency,
+		Rate:           o.rate,
+		InitialTimeout: o.timeout,
+		MinTimeout:     min(o.minTimeout, o.timeout),
+		MaxTimeout:     o.timeout,
+		Retries:        retries,
+		MaxRetries:     max(o.maxRetries, o.retries),
+		MaxDuration:    o.maxDuration,
+	}
+}
+
+// parseIPLiteral accepts an IPv4 or IPv6 address, the latter with or
+// without brackets. Names are refused until the target policy resolves
+// and vets them.
+func parseIPLiteral(host string) (netip.Addr, error) {
+	h := strings.TrimSpace(host)
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	addr, err := netip.ParseAddr(h)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address; this build scans IP addresses only (host names come with the target policy)", host)
+	}
+	if addr.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%q has an IPv6 zone; give a global address", host)
+	}
+	if addr.IsUnspecified() || addr.IsMulticast() {
+		return netip.Addr{}, fmt.Errorf("%q is not a host address", host)
+	}
+	return addr.Unmap(), nil
+}
+
+// progress draws a one-line progress indicator on a terminal.
+type progress struct {
+	w          io.Writer
+	on         bool
+	addr       netip.Addr
+	total      int
+	done, open int
+	start      time.Time
+	last       time.Time
+}
+
+func newProgress(w io.Writer, addr netip.Addr, total int) *progress {
+	return &progress{w: w, on: isTerminal(w), addr: addr, total: total, start: time.Now()}
+}
+
+func (p *progress) update(r scan.PortResult) {
+	p.done++
+	if r.State == scan.Open {
+		p.open++
+	}
+	if !p.on || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "\r\033[KScanning %s: %d/%d ports, %d open (%.1fs)", p.addr, p.done, p.total, p.open, time.Since(p.start).Seconds())
+}
+
+func (p *progress) clear() {
+	if p.on && !p.last.IsZero() {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// report renders a finished scan.
+type report struct {
+	Target  string
+	Addr    netip.Addr
+	Results []scan.PortResult // sorted by port
+	Summary scan.Summary
+}
+
+type jsonPort struct {
+	Port     uint16      `json:"port"`
+	State    scan.State  `json:"state"`
+	Reason   scan.Reason `json:"reason"`
+	RTTms    float64     `json:"rtt_ms"`
+	Attempts int         `json:"attempts"`
+	Service  string      `json:"service"`
+	Risk     string      `json:"risk,omitempty"`
+}
+
+type jsonTiming struct {
+	InitialTimeoutMS float64 `json:"initial_timeout_ms"`
+	MinTimeoutMS     float64 `json:"min_timeout_ms"`
+	MaxTimeoutMS     float64 `json:"max_timeout_ms"`
+	TimeoutMS        float64 `json:"timeout_ms"`
+	SRTTms           float64 `json:"srtt_ms"`
+	RTTVarMS         float64 `json:"rttvar_ms"`
+	Retries          int     `json:"retries"`
+	LossDetected     bool    `json:"loss_detected"`
+}
+
+type jsonSummary struct {
+	Open        int        `json:"open"`
+	Closed      int        `json:"closed"`
+	Filtered    int        `json:"filtered"`
+	Attempts    int        `json:"attempts"`
+	AllFiltered bool       `json:"all_filtered"`
+	Verdict     string     `json:"verdict"`
+	Timing      jsonTiming `json:"timing"`
+}
+
+type jsonReport struct {
+	Target         string      `json:"target"`
+	IP             string      `json:"ip"`
+	StartedAt      time.Time   `json:"started_at"`
+	DurationMS     int64       `json:"duration_ms"`
+	Ports          []jsonPort  `json:"ports"`
+	Summary        jsonSummary `json:"summary"`
+	CatalogVersion string      `json:"catalog_version"`
+	Version        string      `json:"vantage_version"`
+}
+
+func (r report) writeJSON(w io.Writer) error {
+	s, t := r.Summary, r.Summary.Timing
+	doc := jsonReport{
+		Target:     r.Target,
+		IP:         r.Addr.String(),
+		StartedAt:  s.Started.UTC(),
+		DurationMS: s.Duration.Milliseconds(),
+		Ports:      make([]jsonPort, 0, len(r.Results)),
+		Summary: jsonSummary{
+			Open: s.Open, Closed: s.Closed, Filtered: s.Filtered, Attempts: s.Attempts,
+			AllFiltered: s.AllFiltered(), Verdict: s.Verdict(),
+			Timing: jsonTiming{
+				InitialTimeoutMS: scan.Milliseconds(t.InitialTimeout),
+				MinTimeoutMS:     scan.Milliseconds(t.MinTimeout),
+				MaxTimeoutMS:     scan.Milliseconds(t.MaxTimeout),
+				TimeoutMS:        scan.Milliseconds(t.Timeout),
+				SRTTms:           scan.Milliseconds(t.SRTT),
+				RTTVarMS:         scan.Milliseconds(t.RTTVar),
+				Retries:          t.Retries,
+				LossDetected:     t.LossDetected,
+			},
+		},
+		CatalogVersion: ports.CatalogVersion,
+		Version:        version,
+	}
+	for _, p := range r.Results {
+		service, risk := describe(p.Port)
+		doc.Ports = append(doc.Ports, jsonPort{p.Port, p.State, p.Reason, scan.Milliseconds(p.RTT), p.Attempts, service, risk})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// describe names the service a port is known for and its exposure risk.
+func describe(port uint16) (service, risk string) {
+	e, ok := ports.Lookup(port)
+	if !ok {
+		return "unknown", ""
+	}
+	return e.Service, e.Risk.String()
+}
+
+// collapseAbove is how many ports of one uninteresting kind the table lists
+// before it folds them into a "Not shown" line, as nmap does.
+const collapseAbove = 25
+
+func (r report) writeTable(w io.Writer, all bool) error {
+	s := r.Summary
+	hidden := map[scan.Reason]int{}
+	if !all {
+		for _, p := range r.Results {
+			if p.State != scan.Open {
+				hidden[p.Reason]++
+			}
+		}
+		for reason, n := range hidden {
+			if n <= collapseAbove {
+				delete(hidden, reason)
+			}
+		}
+	}
+	fmt.Fprintf(w, "Vantage scan of %s", r.Target)
+	if r.Target != r.Addr.String() {
+		fmt.Fprintf(w, " (%s)", r.Addr)
+	}
+	fmt.Fprintf(w, ": %d ports, started %s\n\n", s.Ports, s.Started.UTC().Format("2006-01-02 15:04:05 MST"))
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORT\tSTATE\tREASON\tRTT\tSERVICE\tRISK")
+	listed := 0
+	for _, p := range r.Results {
+		if _, fold := hidden[p.Reason]; fold {
+			continue
+		}
+		service, risk := describe(p.Port)
+		if risk == "" {
+			risk = "-"
+		}
+		fmt.Fprintf(tw, "%d/tcp\t%s\t%s\t%s\t%s\t%s\n", p.Port, p.State, p.Reason, formatRTT(p.RTT), service, risk)
+		listed++
+	}
+	if listed == 0 {
+		fmt.Fprintln(tw, "(no port to list)")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(hidden) > 0 {
+		var parts []string
+		for _, reason := range []scan.Reason{scan.ConnRefused, scan.NoResponse, scan.HostUnreach, scan.NetUnreach, scan.AdminProhibited} {
+			if n, ok := hidden[reason]; ok {
+				parts = append(parts, fmt.Sprintf("%d %s ports (%s)", n, reason.State(), reason))
+			}
+		}
+		fmt.Fprintf(w, "Not shown: %s; --all lists them\n", strings.Join(parts, ", "))
+	}
+
+	t := s.Timing
+	fmt.Fprintf(w, "\n%d ports in %.2fs: %d open, %d closed, %d filtered.\n", s.Ports, s.Duration.Seconds(), s.Open, s.Closed, s.Filtered)
+	fmt.Fprintf(w, "Timing: timeout %s", formatRTT(t.Timeout))
+	if t.Samples > 0 {
+		fmt.Fprintf(w, " (srtt %s, rttvar %s)", formatRTT(t.SRTT), formatRTT(t.RTTVar))
+	}
+	fmt.Fprintf(w, ", %s per silent port, %d attempts", plural(t.Retries, "retry", "retries"), s.Attempts)
+	if t.LossDetected {
+		fmt.Fprintf(w, "; packet loss seen (about %.1f%% of first attempts), retries raised", 100*t.LossRate)
+	}
+	fmt.Fprintf(w, ".\n%s\n", s.Verdict())
+	return nil
+}
+
+func formatRTT(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second).String()
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	default:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
