@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -37,13 +39,19 @@ func Available() error {
 }
 
 // Scan runs `nmap -sT -Pn -n --reason -T4 -p ports addr` with -oX to stdout.
-// With listAll, -d is added so nmap lists every port in the XML instead of
-// folding the common states into <extraports> (that costs a little time, so
-// timing runs should pass false).
+// With listAll, -d3 is added so nmap lists every port in the XML instead of
+// folding the common states into <extraports> (lower debug levels still
+// fold); its debug chatter costs time, so timing runs should pass false.
 func Scan(ctx context.Context, addr netip.Addr, ports string, listAll bool, extra ...string) (Result, error) {
-	args := []string{"-sT", "-Pn", "-n", "--reason", "-T4", "-p", ports, "-oX", "-"}
+	dir, err := os.MkdirTemp("", "vantage-nmap-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	xmlPath := filepath.Join(dir, "scan.xml")
+	args := []string{"-sT", "-Pn", "-n", "--reason", "-T4", "-p", ports, "-oX", xmlPath}
 	if listAll {
-		args = append(args, "-d")
+		args = append(args, "-d3")
 	}
 	if addr.Is6() {
 		args = append(args, "-6")
@@ -51,20 +59,20 @@ func Scan(ctx context.Context, addr netip.Addr, ports string, listAll bool, extr
 	args = append(args, extra...)
 	args = append(args, addr.String())
 	cmd := exec.CommandContext(ctx, "nmap", args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil {
 		return Result{}, fmt.Errorf("nmap %v: %w: %s", args, err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	// With -d, debug lines precede the XML on stdout.
-	out := stdout.Bytes()
-	if i := bytes.Index(out, []byte("<?xml")); i > 0 {
-		out = out[i:]
+	f, err := os.Open(xmlPath)
+	if err != nil {
+		return Result{}, err
 	}
-	res, err := Parse(bytes.NewReader(out))
+	defer f.Close()
+	res, err := Parse(f)
 	res.Elapsed = elapsed
 	return res, err
 }

@@ -1,0 +1,174 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/netlab"
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
+	"github.com/vantagescan/vantage/internal/netlab/nmap"
+)
+
+// labRules gives every rule the lab knows several ports, spread over the
+// range the tests scan.
+var labRules = map[uint16]netlab.Rule{
+	21: netlab.Open, 22: netlab.Open, 80: netlab.Open, 443: netlab.Open, 993: netlab.Open, 8080: netlab.Open,
+	23: netlab.Drop, 135: netlab.Drop, 445: netlab.Drop, 1000: netlab.Drop, 3389: netlab.Drop,
+	111: netlab.RejectHostUnreach, 139: netlab.RejectHostUnreach, 3306: netlab.RejectHostUnreach,
+	161: netlab.RejectAdminProhibited, 389: netlab.RejectAdminProhibited, 5432: netlab.RejectAdminProhibited,
+	512: netlab.RejectNetUnreach, 513: netlab.RejectNetUnreach, 27017: netlab.RejectNetUnreach,
+	25: netlab.RejectReset, 110: netlab.RejectReset, 6379: netlab.RejectReset,
+}
+
+func labPorts() []uint16 {
+	var ports []uint16
+	for p := uint16(1); p <= 1100; p++ {
+		ports = append(ports, p)
+	}
+	return append(ports, 3306, 3389, 5432, 6379, 8080, 27017)
+}
+
+func formatPorts(ports []uint16) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(int(p))
+	}
+	return strings.Join(s, ",")
+}
+
+func scanLab(t *testing.T, cfg Config, addr netip.Addr, ports []uint16) (map[uint16]PortResult, Summary) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[uint16]PortResult, len(ports))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sum, err := s.Scan(ctx, addr, ports, func(r PortResult) { got[r.Port] = r })
+	if err != nil {
+		t.Fatalf("scan %v: %v", addr, err)
+	}
+	return got, sum
+}
+
+// TestLabMatchesGroundTruthAndNmap scans a lab with every firewall behaviour
+// over IPv4 and IPv6 and holds each port's state and reason against the
+// lab's ground truth and against nmap -sT on the same lab.
+func TestLabMatchesGroundTruthAndNmap(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{
+		Name:  "scan-truth",
+		Link:  netlab.Link{Delay: 2 * time.Millisecond, Jitter: 500 * time.Microsecond, Seed: 1},
+		Ports: labRules,
+		IPv6:  true,
+	})
+	ports := labPorts()
+	for _, addr := range []netip.Addr{lab.Addr4(), lab.Addr6()} {
+		t.Run(fmt.Sprintf("IPv%d", map[bool]int{true: 4, false: 6}[addr.Is4()]), func(t *testing.T) {
+			got, sum := scanLab(t, Config{}, addr, ports)
+			mismatches := 0
+			for _, p := range ports {
+				state, reason := lab.Expect(addr, p)
+				r := got[p]
+				if r.State.String() != state || r.Reason.String() != reason {
+					mismatches++
+					t.Errorf("port %d (%v): got %v/%v, lab truth %s/%s", p, lab.Rule(p), r.State, r.Reason, state, reason)
+				}
+			}
+			if sum.Open != 6 || sum.Filtered != 14 || sum.Decided != len(ports) {
+				t.Errorf("summary %+v", sum)
+			}
+			t.Logf("%d ports in %v, %d mismatches; timing %+v", len(ports), sum.Duration, mismatches, sum.Timing)
+
+			if err := nmap.Available(); err != nil {
+				if os.Getenv(netlabtest.EnvRequire) == "1" {
+					t.Fatalf("nmap is required with %s=1: %v", netlabtest.EnvRequire, err)
+				}
+				t.Skipf("no nmap: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			ref, err := nmap.Scan(ctx, addr, formatPorts(ports), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ports {
+				n, r := ref.Ports[p], got[p]
+				if n.State != r.State.String() || n.Reason != r.Reason.String() {
+					t.Errorf("port %d (%v): vantage %v/%v, nmap %s/%s", p, lab.Rule(p), r.State, r.Reason, n.State, n.Reason)
+				}
+			}
+		})
+	}
+}
+
+// TestLabLossyLink scans over a link that loses 2% of packets each way: the
+// engine must notice, raise its retries, and misread no open port.
+func TestLabLossyLink(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{
+		Name:  "scan-loss",
+		Link:  netlab.Link{Delay: 5 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.02, Seed: 7},
+		Ports: labRules,
+	})
+	ports := labPorts()
+	for run := range 2 {
+		got, sum := scanLab(t, Config{}, lab.Addr4(), ports)
+		if !sum.Timing.LossDetected || sum.Timing.Retries < 2 {
+			t.Errorf("run %d: loss not acted on: %+v", run, sum.Timing)
+		}
+		misread := 0
+		for _, p := range ports {
+			state, reason := lab.Expect(lab.Addr4(), p)
+			r := got[p]
+			switch {
+			case lab.Rule(p) == netlab.Open && r.State != Open:
+				t.Errorf("run %d: open port %d read as %v/%v after %d attempts", run, p, r.State, r.Reason, r.Attempts)
+			case lab.Rule(p) == netlab.Drop && (r.State != Filtered || r.Attempts != sum.Timing.Retries+1):
+				t.Errorf("run %d: dropped port %d: %+v", run, p, r)
+			case r.State.String() != state || r.Reason.String() != reason:
+				misread++
+			}
+		}
+		t.Logf("run %d: %v, loss rate %.3f, retries %d, %d attempts, %d other ports misread",
+			run, sum.Duration, sum.Timing.LossRate, sum.Timing.Retries, sum.Attempts, misread)
+	}
+}
+
+// TestLabCancelLeavesNoSocket cancels a scan of a lab whose ports mostly drop
+// and checks that it returns at once and the socket pool is empty again.
+func TestLabCancelLeavesNoSocket(t *testing.T) {
+	rules := map[uint16]netlab.Rule{}
+	for p := uint16(1); p <= 400; p++ {
+		rules[p] = netlab.Drop
+	}
+	lab := netlabtest.New(t, netlab.Config{Name: "scan-cancel", Ports: rules})
+	pool := NewSocketPool(64)
+	s, err := New(Config{Sockets: pool, InitialTimeout: 10 * time.Second, MaxTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	ports := make([]uint16, 400)
+	for i := range ports {
+		ports[i] = uint16(i + 1)
+	}
+	start := time.Now()
+	_, err = s.Scan(ctx, lab.Addr4(), ports, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("cancel took %v to stop a scan waiting on 10 s timeouts", el)
+	}
+	if n := pool.InUse(); n != 0 {
+		t.Errorf("%d sockets still held", n)
+	}
+}
