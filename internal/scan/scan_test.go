@@ -307,7 +307,9 @@ func TestAdaptiveTimeoutShortensEarlyAttempts(t *testing.T) {
 
 func TestTimeoutShapesFromTheDialer(t *testing.T) {
 	f := newFakeNet(map[uint16]behaviour{
-		1: func(context.Context, int) (net.Conn, error) { return nil, fmt.Errorf("dial: %w", context.DeadlineExceeded) },
+		1: func(context.Context, int) (net.Conn, error) {
+			return nil, fmt.Errorf("dial: %w", context.DeadlineExceeded)
+		},
 		2: func(context.Context, int) (net.Conn, error) {
 			return nil, &net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}
 		},
