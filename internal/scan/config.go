@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 )
 
@@ -17,19 +18,26 @@ type DialFunc func(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
 // NetDialer adapts a net.Dialer (for instance one whose ControlContext
 // enforces the target policy) to a DialFunc.
 func NetDialer(d *net.Dialer) DialFunc {
+	// Not d.DialTCP: given the zero AddrPort as laddr it binds to port 0
+	// before connecting, which allocates the ephemeral port exclusively
+	// (slower, and limits a scan to one connection per local port).
 	return func(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
-		c, err := d.DialTCP(ctx, "tcp", netip.AddrPort{}, addr)
-		if err != nil {
-			return nil, err // never a typed-nil *TCPConn inside a non-nil interface
-		}
-		return c, nil
+		return d.DialContext(ctx, "tcp", addr.String())
 	}
 }
 
 // Config tunes a Scanner. The zero value of every field means "the default"
 // (see DefaultConfig), so callers set only what they mean to change.
 type Config struct {
-	// Dial opens connections; default NetDialer(&net.Dialer{}).
+	// Control, when set, is called with every socket after it is created
+	// and before it connects, exactly like net.Dialer.ControlContext: the
+	// target policy's guard plugs in here and refuses by returning an
+	// error, which stops the scan.
+	Control func(ctx context.Context, network, address string, c syscall.RawConn) error
+	// Dial, when set, replaces the engine's own connector: every attempt
+	// becomes a call to Dial in its own goroutine. Leave it nil for speed:
+	// on Linux the engine then drives non-blocking sockets from one epoll
+	// loop, as nmap does, calling Control on each. Tests inject fakes here.
 	Dial DialFunc
 	// Concurrency caps the attempts in flight for one scan.
 	Concurrency int
@@ -78,7 +86,6 @@ const NoRetries = -1
 // DefaultConfig returns the configuration a zero Config stands for.
 func DefaultConfig() Config {
 	return Config{
-		Dial:           NetDialer(&net.Dialer{}),
 		Concurrency:    DefaultConcurrency,
 		InitialTimeout: DefaultInitialTimeout,
 		MinTimeout:     DefaultMinTimeout,
@@ -92,8 +99,8 @@ func DefaultConfig() Config {
 // withDefaults fills zero fields from DefaultConfig and checks the rest.
 func (c Config) withDefaults() (Config, error) {
 	d := DefaultConfig()
-	if c.Dial == nil {
-		c.Dial = d.Dial
+	if c.Dial == nil && !nativeConnector {
+		c.Dial = NetDialer(&net.Dialer{ControlContext: c.Control})
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = d.Concurrency
@@ -168,6 +175,15 @@ func (p *SocketPool) acquire(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+func (p *SocketPool) tryAcquire() bool {
+	select {
+	case p.sem <- struct{}{}:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -150,12 +150,23 @@ func TestLabCancelLeavesNoSocket(t *testing.T) {
 	}
 	lab := netlabtest.New(t, netlab.Config{Name: "scan-cancel", Ports: rules})
 	pool := NewSocketPool(64)
-	s, err := New(Config{Sockets: pool, InitialTimeout: 10 * time.Second, MaxTimeout: 10 * time.Second})
+	s, err := New(Config{Sockets: pool, Concurrency: 48, InitialTimeout: 10 * time.Second, MaxTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
+	// Watch the kernel's sockets: never more connecting than the cap.
+	peak := 0
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		deadline := time.Now().Add(250 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			peak = max(peak, synSent(t, lab.Addr4()))
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
 	ports := make([]uint16, 400)
 	for i := range ports {
 		ports[i] = uint16(i + 1)
@@ -168,7 +179,32 @@ func TestLabCancelLeavesNoSocket(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("cancel took %v to stop a scan waiting on 10 s timeouts", el)
 	}
+	<-sampled
 	if n := pool.InUse(); n != 0 {
 		t.Errorf("%d sockets still held", n)
 	}
+	if peak == 0 || peak > 48 {
+		t.Errorf("peak of %d connecting sockets; the cap is 48", peak)
+	}
+	if n := synSent(t, lab.Addr4()); n != 0 {
+		t.Errorf("%d sockets still connecting after Scan returned", n)
+	}
+}
+
+// synSent counts this machine's sockets in SYN_SENT towards addr (IPv4).
+func synSent(t *testing.T, addr netip.Addr) int {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := addr.As4()
+	want := fmt.Sprintf("%02X%02X%02X%02X:", a[3], a[2], a[1], a[0])
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[3] == "02" && strings.HasPrefix(f[2], want) {
+			n++
+		}
+	}
+	return n
 }

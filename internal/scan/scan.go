@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -48,7 +49,7 @@ func (s *Scanner) Config() Config { return s.cfg }
 // Scan probes each port of addr and calls emit once per port as soon as the
 // port is decided: answered ports as their answers land, silent ports
 // (filtered/no-response) at the end, once the retry budget is final. emit is
-// called from a single goroutine and should return quickly.
+// never called concurrently and should return quickly.
 //
 // Scan returns when every port is decided, or early with ctx's error or
 // ErrDeadline; in every case no attempt is left running and no socket open.
@@ -70,15 +71,13 @@ func (s *Scanner) Scan(ctx context.Context, addr netip.Addr, ports []uint16, emi
 		ctx, cancel = context.WithTimeoutCause(ctx, s.cfg.MaxDuration, ErrDeadline)
 		defer cancel()
 	}
-	probeCtx, cancelProbes := context.WithCancel(ctx)
-	r := newRun(s.cfg, addr, ports, emit)
-	err = r.loop(ctx, probeCtx)
-	cancelProbes()
-	r.wg.Wait() // the results channel holds every in-flight outcome, so this cannot block
+	sh := newShared(s.cfg, emit)
+	shards := newShards(s.cfg, sh, addr, ports)
+	err = runShards(ctx, shards)
 	if err == nil {
-		r.flushSilent()
+		flushSilent(sh, shards)
 	}
-	sum := r.summarize(start)
+	sum := summarize(sh, shards, start)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err() // a stop wins over whatever the stopped attempts said
@@ -117,6 +116,9 @@ type outcome struct {
 	reason Reason
 	rtt    time.Duration
 	err    error
+	// immediate marks an attempt that ended inside socket()/connect()
+	// and so was never counted in flight.
+	immediate bool
 }
 
 type portState struct {
@@ -126,16 +128,74 @@ type portState struct {
 	decided   bool
 }
 
-// run is one scan's state. Everything but est, wg and results is owned by
-// the dispatcher goroutine (the one that called Scan).
+// shared is what the shards of one scan have in common: the timing
+// estimate, the rate limiter, the retry budget and the output.
+type shared struct {
+	cfg Config
+	est *rttEstimator
+	lim *rate.Limiter
+
+	mu              sync.Mutex
+	retries         int // current retry budget; never falls during a scan
+	answered        int
+	answeredOnRetry int
+
+	emitMu sync.Mutex
+	emit   func(PortResult)
+}
+
+func newShared(cfg Config, emit func(PortResult)) *shared {
+	sh := &shared{
+		cfg:     cfg,
+		est:     newRTTEstimator(cfg.InitialTimeout, cfg.MinTimeout, cfg.MaxTimeout),
+		retries: cfg.Retries,
+		emit:    emit,
+	}
+	if cfg.Rate > 0 {
+		sh.lim = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
+	}
+	return sh
+}
+
+func (sh *shared) budget() int {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.retries
+}
+
+// answer records an answered port and returns the retry budget. Once
+// answers arrive only on retries, packets are being lost, and more retries
+// keep open ports from being misread as filtered.
+func (sh *shared) answer(onRetry bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.answered++
+	if onRetry {
+		sh.answeredOnRetry++
+	}
+	if sh.answeredOnRetry == 0 {
+		return
+	}
+	lossRate := float64(sh.answeredOnRetry) / float64(sh.answered)
+	need := max(retriesFor(lossRate, sh.cfg.LossTarget), sh.cfg.Retries+1, sh.retries)
+	sh.retries = min(need, sh.cfg.MaxRetries)
+}
+
+func (sh *shared) send(r PortResult) {
+	sh.emitMu.Lock()
+	defer sh.emitMu.Unlock()
+	sh.emit(r)
+}
+
+// run is one shard of a scan: a share of the ports and everything about
+// them. All its fields but wg and results are owned by the goroutine
+// running its loop.
 type run struct {
 	cfg   Config
+	sh    *shared
 	addr  netip.Addr
 	ports []uint16
-	emit  func(PortResult)
 
-	est     *rttEstimator
-	lim     *rate.Limiter
 	wg      sync.WaitGroup
 	results chan outcome
 
@@ -146,37 +206,114 @@ type run struct {
 	inflight int
 	conc     int // effective concurrency: cut on local shortages, regrown on answers
 
-	retries         int // current retry budget
-	answered        int
-	answeredOnRetry int
-	attempts        int
-	counts          [Filtered + 1]int
+	pauseUntil time.Time // no launches before this, after a local shortage
+
+	attempts int
+	counts   [Filtered + 1]int
 }
 
-func newRun(cfg Config, addr netip.Addr, ports []uint16, emit func(PortResult)) *run {
+// newShards splits a scan into independent shards, one per core the native
+// connector can keep busy (the kernel work of connect() and close() is what
+// bounds a fast scan), each with its share of the concurrency.
+func newShards(cfg Config, sh *shared, addr netip.Addr, ports []uint16) []*run {
+	n := 1
+	if cfg.Dial == nil && len(ports) >= minPortsPerShard*2 {
+		n = min(runtime.GOMAXPROCS(0), maxShards, len(ports)/minPortsPerShard, cfg.Concurrency)
+	}
+	shards := make([]*run, n)
+	for i := range shards {
+		var mine []uint16
+		for j := i; j < len(ports); j += n {
+			mine = append(mine, ports[j])
+		}
+		conc := cfg.Concurrency / n
+		if i < cfg.Concurrency%n {
+			conc++
+		}
+		shards[i] = newRun(cfg, sh, addr, mine, conc)
+	}
+	return shards
+}
+
+const (
+	maxShards        = 8
+	minPortsPerShard = 256
+)
+
+func newRun(cfg Config, sh *shared, addr netip.Addr, ports []uint16, conc int) *run {
 	r := &run{
-		cfg:     cfg,
-		addr:    addr,
-		ports:   ports,
-		emit:    emit,
-		est:     newRTTEstimator(cfg.InitialTimeout, cfg.MinTimeout, cfg.MaxTimeout),
-		results: make(chan outcome, cfg.Concurrency),
-		state:   make([]portState, len(ports)),
-		queue:   make([]int32, len(ports)),
-		conc:    cfg.Concurrency,
-		retries: cfg.Retries,
+		cfg:   cfg,
+		sh:    sh,
+		addr:  addr,
+		ports: ports,
+		state: make([]portState, len(ports)),
+		queue: make([]int32, len(ports)),
+		conc:  conc,
+	}
+	if cfg.Dial != nil {
+		r.results = make(chan outcome, conc) // room for every attempt in flight
 	}
 	for i := range r.queue {
 		r.queue[i] = int32(i)
 	}
-	if cfg.Rate > 0 {
-		r.lim = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
-	}
 	return r
 }
 
-// loop dispatches attempts and digests outcomes until every port is decided
-// or a silent one is all that is left with its retries spent.
+// runShards runs every shard until each is idle, then gives ports that went
+// silent before the retry budget rose the attempts they are owed, and runs
+// again, until no port is owed anything.
+func runShards(ctx context.Context, shards []*run) error {
+	for {
+		if err := runShardsOnce(ctx, shards); err != nil {
+			return err
+		}
+		owed := false
+		for _, r := range shards {
+			if r.requeueSilent() {
+				owed = true
+			}
+		}
+		if !owed {
+			return nil
+		}
+	}
+}
+
+func runShardsOnce(ctx context.Context, shards []*run) error {
+	if len(shards) == 1 {
+		return shards[0].run(ctx)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, r := range shards {
+		wg.Go(func() {
+			if err := r.run(ctx); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+		return err
+	}
+	return nil
+}
+
+// run drives the shard's attempts until it is idle.
+func (r *run) run(ctx context.Context) error {
+	if r.cfg.Dial == nil {
+		return r.loopNative(ctx)
+	}
+	probeCtx, cancel := context.WithCancel(ctx)
+	err := r.loop(ctx, probeCtx)
+	cancel()
+	r.wg.Wait() // the results channel holds every in-flight outcome, so this cannot block
+	return err
+}
+
+// loop dispatches attempts to Dial, one goroutine each, and digests their
+// outcomes until nothing is queued or in flight.
 func (r *run) loop(ctx, probeCtx context.Context) error {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -186,9 +323,6 @@ func (r *run) loop(ctx, probeCtx context.Context) error {
 			return err
 		}
 		if r.inflight == 0 {
-			if r.requeueSilent() {
-				continue
-			}
 			return nil
 		}
 		select {
@@ -206,8 +340,8 @@ func (r *run) loop(ctx, probeCtx context.Context) error {
 // launch starts attempts while the concurrency and rate caps allow.
 func (r *run) launch(ctx, probeCtx context.Context) error {
 	for r.inflight < r.conc && r.head < len(r.queue) {
-		if r.lim != nil {
-			if err := r.lim.Wait(ctx); err != nil {
+		if r.sh.lim != nil {
+			if err := r.sh.lim.Wait(ctx); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
@@ -234,12 +368,8 @@ func (r *run) handle(o outcome) error {
 	case kindAnswered:
 		st.attempts++
 		r.attempts++
-		r.est.observe(o.rtt)
-		r.answered++
-		if st.attempts > 1 {
-			r.answeredOnRetry++
-		}
-		r.adaptRetries()
+		r.sh.est.observe(o.rtt)
+		r.sh.answer(st.attempts > 1)
 		if r.conc < r.cfg.Concurrency {
 			r.conc++
 		}
@@ -248,7 +378,7 @@ func (r *run) handle(o outcome) error {
 		st.attempts++
 		r.attempts++
 		st.waited = o.rtt
-		if st.attempts <= r.retries {
+		if st.attempts <= r.sh.budget() {
 			r.queue = append(r.queue, o.idx)
 		} else {
 			r.silent = append(r.silent, o.idx)
@@ -268,24 +398,13 @@ func (r *run) handle(o outcome) error {
 	return nil
 }
 
-// adaptRetries raises the retry budget once answers arrive only on retries:
-// that proves packets are being lost, and more retries keep open ports from
-// being misread as filtered. The budget never falls during a scan.
-func (r *run) adaptRetries() {
-	if r.answeredOnRetry == 0 {
-		return
-	}
-	lossRate := float64(r.answeredOnRetry) / float64(r.answered)
-	need := max(retriesFor(lossRate, r.cfg.LossTarget), r.cfg.Retries+1, r.retries)
-	r.retries = min(need, r.cfg.MaxRetries)
-}
-
 // requeueSilent gives ports that went silent before the retry budget was
 // raised the attempts they are now owed. It reports whether it queued any.
 func (r *run) requeueSilent() bool {
+	budget := r.sh.budget()
 	kept := r.silent[:0]
 	for _, idx := range r.silent {
-		if r.state[idx].attempts <= r.retries {
+		if r.state[idx].attempts <= budget {
 			r.queue = append(r.queue, idx)
 		} else {
 			kept = append(kept, idx)
@@ -295,13 +414,24 @@ func (r *run) requeueSilent() bool {
 	return len(r.queue) > 0
 }
 
-// flushSilent decides every port that stayed silent: filtered/no-response.
-func (r *run) flushSilent() {
-	slices.SortFunc(r.silent, func(a, b int32) int { return cmp.Compare(r.ports[a], r.ports[b]) })
-	for _, idx := range r.silent {
-		r.decide(idx, NoResponse, r.state[idx].waited)
+// flushSilent decides every port that stayed silent, across shards, in
+// port order: filtered/no-response.
+func flushSilent(sh *shared, shards []*run) {
+	type silentPort struct {
+		r   *run
+		idx int32
 	}
-	r.silent = nil
+	var all []silentPort
+	for _, r := range shards {
+		for _, idx := range r.silent {
+			all = append(all, silentPort{r, idx})
+		}
+		r.silent = nil
+	}
+	slices.SortFunc(all, func(a, b silentPort) int { return cmp.Compare(a.r.ports[a.idx], b.r.ports[b.idx]) })
+	for _, p := range all {
+		p.r.decide(p.idx, NoResponse, p.r.state[p.idx].waited)
+	}
 }
 
 func (r *run) decide(idx int32, reason Reason, rtt time.Duration) {
@@ -309,27 +439,28 @@ func (r *run) decide(idx int32, reason Reason, rtt time.Duration) {
 	st.decided = true
 	res := PortResult{Port: r.ports[idx], State: reason.State(), Reason: reason, RTT: rtt, Attempts: st.attempts}
 	r.counts[res.State]++
-	r.emit(res)
+	r.sh.send(res)
 }
 
-func (r *run) summarize(start time.Time) Summary {
-	t := r.est.report()
-	t.Retries = r.retries
-	t.LossDetected = r.answeredOnRetry > 0
-	if r.answered > 0 {
-		t.LossRate = float64(r.answeredOnRetry) / float64(r.answered)
+func summarize(sh *shared, shards []*run, start time.Time) Summary {
+	t := sh.est.report()
+	sh.mu.Lock()
+	t.Retries = sh.retries
+	t.LossDetected = sh.answeredOnRetry > 0
+	if sh.answered > 0 {
+		t.LossRate = float64(sh.answeredOnRetry) / float64(sh.answered)
 	}
-	return Summary{
-		Ports:    len(r.ports),
-		Decided:  r.counts[Open] + r.counts[Closed] + r.counts[Filtered],
-		Open:     r.counts[Open],
-		Closed:   r.counts[Closed],
-		Filtered: r.counts[Filtered],
-		Attempts: r.attempts,
-		Started:  start,
-		Duration: time.Since(start),
-		Timing:   t,
+	sh.mu.Unlock()
+	sum := Summary{Started: start, Duration: time.Since(start), Timing: t}
+	for _, r := range shards {
+		sum.Ports += len(r.ports)
+		sum.Open += r.counts[Open]
+		sum.Closed += r.counts[Closed]
+		sum.Filtered += r.counts[Filtered]
+		sum.Attempts += r.attempts
 	}
+	sum.Decided = sum.Open + sum.Closed + sum.Filtered
+	return sum
 }
 
 // attempt makes one connection attempt and reports its outcome.
@@ -350,7 +481,7 @@ func (r *run) probe(ctx context.Context, idx int32, localErrs int) outcome {
 	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	timer := startProbeTimer(r.est, cancel)
+	timer := startProbeTimer(r.sh.est, cancel)
 	conn, err := r.cfg.Dial(attemptCtx, netip.AddrPortFrom(r.addr, r.ports[idx]))
 	rtt := time.Since(timer.start)
 	timedOut := timer.stop()

@@ -548,7 +548,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.Config()
-	if c.Concurrency != DefaultConcurrency || c.MinTimeout != DefaultMinTimeout || c.Retries != DefaultRetries || c.Dial == nil {
+	if c.Concurrency != DefaultConcurrency || c.MinTimeout != DefaultMinTimeout || c.Retries != DefaultRetries || (c.Dial == nil) != nativeConnector {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }

@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	runs := fs.Int("runs", 3, "timed runs per tool and scenario (median reported)")
 	only := fs.String("only", "a,b,c,d", "scenarios to run")
 	verbose := fs.Bool("v", false, "print every run and every disagreement")
+	vargs := fs.String("vantage-args", "", "extra flags for vantage scan, space-separated (for tuning experiments)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if !slices.Contains(want, sc.id) {
 			continue
 		}
-		r, err := bench(ctx, sc, *vantage, *runs, *verbose, out)
+		r, err := bench(ctx, sc, append([]string{*vantage}, strings.Fields(*vargs)...), *runs, *verbose, out)
 		if err != nil {
 			return fmt.Errorf("scenario (%s): %w", sc.id, err)
 		}
@@ -180,7 +181,7 @@ func (r row) pass() bool {
 	return true
 }
 
-func bench(ctx context.Context, sc scenario, vantageBin string, runs int, verbose bool, out io.Writer) (row, error) {
+func bench(ctx context.Context, sc scenario, vantage []string, runs int, verbose bool, out io.Writer) (row, error) {
 	setup, cancel := context.WithTimeout(ctx, time.Minute)
 	lab, err := netlab.New(setup, netlab.Config{Name: "bench-" + sc.id, Link: sc.link, Ports: sc.rules, IPv6: sc.ipv6})
 	cancel()
@@ -198,7 +199,7 @@ func bench(ctx context.Context, sc scenario, vantageBin string, runs int, verbos
 
 	for i := range runs {
 		// Alternate the tools so drifting machine load hits both alike.
-		got, took, err := runVantage(ctx, vantageBin, addr, spec)
+		got, took, err := runVantage(ctx, vantage, addr, spec)
 		if err != nil {
 			return r, err
 		}
@@ -237,10 +238,12 @@ func bench(ctx context.Context, sc scenario, vantageBin string, runs int, verbos
 	return r, nil
 }
 
-func runVantage(ctx context.Context, bin string, addr netip.Addr, spec string) (map[uint16]string, time.Duration, error) {
+// runVantage runs vantage[0] scan with the flags in vantage[1:].
+func runVantage(ctx context.Context, vantage []string, addr netip.Addr, spec string) (map[uint16]string, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "scan", "--json", "--max-ports", "65535", "--ports", spec, addr.String())
+	args := append([]string{"scan", "--json", "--max-ports", "65535", "--ports", spec}, vantage[1:]...)
+	cmd := exec.CommandContext(ctx, vantage[0], append(args, addr.String())...)
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	stdout, err := cmd.Output()

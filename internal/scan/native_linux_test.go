@@ -1,0 +1,145 @@
+//go:build linux
+
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func loopbackRange(n int) []uint16 {
+	ports := make([]uint16, n)
+	for i := range ports {
+		ports[i] = uint16(40000 + i)
+	}
+	return ports
+}
+
+// TestNativeControlHook checks that the native connector hands every socket
+// to Control as net.Dialer would, and that a refusal stops the scan.
+func TestNativeControlHook(t *testing.T) {
+	for _, fam := range []struct {
+		addr, network, format string
+	}{{"127.0.0.1", "tcp4", "127.0.0.1:%d"}, {"::1", "tcp6", "[::1]:%d"}} {
+		t.Run(fam.network, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]string{}
+			refused := errors.New("not the pinned address")
+			control := func(_ context.Context, network, address string, c syscall.RawConn) error {
+				var fdOK bool
+				if err := c.Control(func(fd uintptr) { fdOK = fd > 2 }); err != nil || !fdOK {
+					t.Errorf("Control got no usable descriptor")
+				}
+				mu.Lock()
+				seen[address] = network
+				mu.Unlock()
+				if address == fmt.Sprintf(fam.format, 40007) {
+					return refused
+				}
+				return nil
+			}
+			s, err := New(Config{Control: control})
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := netip.MustParseAddr(fam.addr)
+			if _, err := s.Scan(context.Background(), addr, loopbackRange(5), nil); err != nil {
+				if fam.network == "tcp6" && errors.Is(err, syscall.EADDRNOTAVAIL) {
+					t.Skip("no IPv6 loopback")
+				}
+				t.Fatal(err)
+			}
+			for _, p := range loopbackRange(5) {
+				if got := seen[fmt.Sprintf(fam.format, p)]; got != fam.network {
+					t.Errorf("port %d: Control saw network %q (calls: %v)", p, got, seen)
+				}
+			}
+			_, err = s.Scan(context.Background(), addr, loopbackRange(10), nil)
+			if !errors.Is(err, refused) || !strings.Contains(err.Error(), "port 40007") {
+				t.Errorf("refusal: err = %v", err)
+			}
+		})
+	}
+}
+
+// TestNativeSocketPool runs two native scans over one tiny shared pool.
+func TestNativeSocketPool(t *testing.T) {
+	pool := NewSocketPool(3)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			s, _ := New(Config{Sockets: pool})
+			sum, err := s.Scan(context.Background(), netip.MustParseAddr("127.0.0.1"), loopbackRange(600), nil)
+			if err != nil || sum.Decided != 600 {
+				t.Errorf("%+v %v", sum, err)
+			}
+		})
+	}
+	wg.Wait()
+	if pool.InUse() != 0 {
+		t.Errorf("pool holds %d after the scans", pool.InUse())
+	}
+}
+
+// TestNativeBacksOffOnEMFILE lowers the descriptor limit under the
+// concurrency: the scan must run out of descriptors, back off, and still
+// decide every port correctly.
+func TestNativeBacksOffOnEMFILE(t *testing.T) {
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Skip(err)
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	open := netip.MustParseAddrPort(l.Addr().String()).Port()
+	ports := append(loopbackRange(1500), open)
+
+	low := syscall.Rlimit{Cur: 64, Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skip(err)
+	}
+	s, _ := New(Config{Concurrency: 400})
+	got := map[uint16]PortResult{}
+	sum, err := s.Scan(context.Background(), netip.MustParseAddr("127.0.0.1"), ports, func(r PortResult) { got[r.Port] = r })
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("scan under a 64-descriptor limit: %v", err)
+	}
+	if sum.Open != 1 || got[open].State != Open || sum.Closed != 1500 || sum.Attempts != len(ports) {
+		t.Errorf("summary %+v (attempts must not count local failures)", sum)
+	}
+}
+
+func TestNativeRateCap(t *testing.T) {
+	s, _ := New(Config{Rate: 200, Burst: 1})
+	start := time.Now()
+	if _, err := s.Scan(context.Background(), netip.MustParseAddr("127.0.0.1"), loopbackRange(11), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A lower bound only: 11 connections at 200/s cannot start in under 50 ms.
+	if el := time.Since(start); el < 50*time.Millisecond {
+		t.Errorf("11 connections took %v at 200/s", el)
+	}
+}
