@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/netlab"
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
+)
+
+// TestScanLab runs `vantage scan` as a user would against a lab host whose
+// firewall drops, rejects and resets, and reads both output forms.
+func TestScanLab(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{
+		Name: "cli",
+		Link: netlab.Link{Delay: 15 * time.Millisecond, Jitter: 3 * time.Millisecond, Seed: 3},
+		Ports: map[uint16]netlab.Rule{
+			22: netlab.Open, 80: netlab.Open, 443: netlab.Open,
+			3306: netlab.RejectHostUnreach, 5432: netlab.Drop, 6379: netlab.RejectReset, 27017: netlab.RejectNetUnreach,
+		},
+		IPv6: true,
+	})
+	table, stderr, err := runCLI(t, "scan", "--ports", "1-1100,3306,5432,6379,27017", lab.Addr4().String())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	t.Logf("vantage scan --ports 1-1100,3306,5432,6379,27017 %s\n%s", lab.Addr4(), table)
+	for _, want := range []string{
+		"22/tcp     open      syn-ack", "ssh", "medium",
+		"3306/tcp   filtered  host-unreach", "mysql",
+		"5432/tcp   filtered  no-response", "postgresql",
+		"27017/tcp  filtered  net-unreach", "mongodb", "critical",
+		"Not shown: 1098 closed ports (conn-refused)",
+		"1104 ports in", "3 open, 1098 closed, 3 filtered",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+
+	out, stderr, err := runCLI(t, "scan", "--json", "--ports", "22,5432", "["+lab.Addr6().String()+"]")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var doc struct {
+		IP    string
+		Ports []struct {
+			Port          uint16
+			State, Reason string
+			Attempts      int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.IP != lab.Addr6().String() || len(doc.Ports) != 2 ||
+		doc.Ports[0].State != "open" || doc.Ports[1].Reason != "no-response" || doc.Ports[1].Attempts != 2 {
+		t.Errorf("IPv6 JSON: %+v", doc)
+	}
+}
