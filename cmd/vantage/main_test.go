@@ -27,7 +27,7 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 	return stdout.String(), stderr.String(), err
 }
 
-// loopbackPorts starts a listener (open) and finds an unused port (closed).
+// loopbackPorts starts a listener (open) and names a port nothing listens on (closed).
 func loopbackPorts(t *testing.T) (open, closed uint16) {
 	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -44,17 +44,15 @@ func loopbackPorts(t *testing.T) (open, closed uint16) {
 			c.Close()
 		}
 	}()
-	l2, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed = netip.MustParseAddrPort(l2.Addr().String()).Port()
-	l2.Close()
+	// Above Linux's ephemeral range (32768-60999): no test listens there.
+	closed = 61999
 	return netip.MustParseAddrPort(l.Addr().String()).Port(), closed
 }
 
 func TestScanJSONDocument(t *testing.T) {
 	open, closed := loopbackPorts(t)
+	// 22 may well be open on the machine running the tests: only its
+	// service name is checked.
 	spec := fmt.Sprintf("%d,%d,22", open, closed)
 	// Flags after the host work too.
 	stdout, stderr, err := runCLI(t, "scan", "127.0.0.1", "--json", "--ports", spec)
@@ -99,21 +97,21 @@ func TestScanJSONDocument(t *testing.T) {
 		if p.Port == open {
 			want = "open/syn-ack"
 		}
-		if got := p.State + "/" + p.Reason; got != want {
+		if got := p.State + "/" + p.Reason; got != want && p.Port != 22 {
 			t.Errorf("port %d: %s, want %s", p.Port, got, want)
 		}
 		if p.Port == 22 && p.Service != "ssh" {
 			t.Errorf("port 22 service %q", p.Service)
 		}
 	}
-	if doc.Summary.Open != 1 || doc.Summary.Closed != 2 || doc.Summary.Verdict == "" {
+	if doc.Summary.Open+doc.Summary.Closed != 3 || doc.Summary.Open < 1 || doc.Summary.Verdict == "" {
 		t.Errorf("summary %+v", doc.Summary)
 	}
 }
 
 func TestScanTable(t *testing.T) {
 	open, _ := loopbackPorts(t)
-	stdout, _, err := runCLI(t, "scan", "--ports", fmt.Sprintf("1-200,%d", open), "127.0.0.1")
+	stdout, _, err := runCLI(t, "scan", "--ports", fmt.Sprintf("61000-61199,%d", open), "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,12 @@ import (
 	"time"
 )
 
+// loopbackRange returns n loopback ports from 61000 up: above Linux's
+// ephemeral range (32768-60999), so no test's listener can be there.
 func loopbackRange(n int) []uint16 {
 	ports := make([]uint16, n)
 	for i := range ports {
-		ports[i] = uint16(40000 + i)
+		ports[i] = uint16(61000 + i)
 	}
 	return ports
 }
@@ -41,7 +43,7 @@ func TestNativeControlHook(t *testing.T) {
 				mu.Lock()
 				seen[address] = network
 				mu.Unlock()
-				if address == fmt.Sprintf(fam.format, 40007) {
+				if address == fmt.Sprintf(fam.format, 61007) {
 					return refused
 				}
 				return nil
@@ -63,7 +65,7 @@ func TestNativeControlHook(t *testing.T) {
 				}
 			}
 			_, err = s.Scan(context.Background(), addr, loopbackRange(10), nil)
-			if !errors.Is(err, refused) || !strings.Contains(err.Error(), "port 40007") {
+			if !errors.Is(err, refused) || !strings.Contains(err.Error(), "port 61007") {
 				t.Errorf("refusal: err = %v", err)
 			}
 		})
