@@ -333,6 +333,9 @@ func (r *run) launchNative(ctx context.Context, p *poller, outs []outcome) (time
 	}
 	for r.inflight < r.conc && r.head < len(r.queue) {
 		if r.sh.lim != nil {
+			// A fresh clock for each token: the limiter is shared by the
+			// shards, and a stale time makes it credit tokens twice.
+			now = time.Now()
 			res := r.sh.lim.ReserveN(now, 1)
 			if d := res.DelayFrom(now); d > 0 {
 				res.CancelAt(now)

@@ -145,3 +145,19 @@ func TestNativeRateCap(t *testing.T) {
 		t.Errorf("11 connections took %v at 200/s", el)
 	}
 }
+
+// TestNativeRateCapAcrossShards holds the rate over a scan big enough to be
+// split across shards, which share one limiter.
+func TestNativeRateCapAcrossShards(t *testing.T) {
+	s, _ := New(Config{Rate: 20000}) // the default burst: 512
+	start := time.Now()
+	sum, err := s.Scan(context.Background(), netip.MustParseAddr("127.0.0.1"), loopbackRange(4000), nil)
+	if err != nil || sum.Decided != 4000 {
+		t.Fatal(sum, err)
+	}
+	// A lower bound only: after a burst of 512, 3488 connections at
+	// 20000/s take at least 174 ms.
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("4000 connections took %v at 20000/s", el)
+	}
+}
