@@ -208,7 +208,7 @@ func TestBinary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("vantage scan: %v", err)
 	}
-	if !strings.Contains(string(out), `"state": "open"`) {
+	if !strings.Contains(string(out), `"state":"open"`) {
 		t.Errorf("output:\n%s", out)
 	}
 	cmd := exec.Command(bin, "scan", "not an address")

@@ -279,9 +279,14 @@ func (r report) writeJSON(w io.Writer) error {
 		service, risk := describe(p.Port)
 		doc.Ports = append(doc.Ports, jsonPort{p.Port, p.State, p.Reason, scan.Milliseconds(p.RTT), p.Attempts, service, risk})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	// Compact: indenting 65535 ports doubles the output and its cost; jq
+	// pretty-prints for people.
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // describe names the service a port is known for and its exposure risk.
