@@ -62,6 +62,18 @@ func mustScan(t *testing.T, cfg Config, f *fakeNet, ports []uint16) (map[uint16]
 	return got, sum
 }
 
+// uniform gives ports 1..n the same behaviour and returns them as a map
+// for the fake network and as the list to scan.
+func uniform(n int, b behaviour) (map[uint16]behaviour, []uint16) {
+	ports := make(map[uint16]behaviour, n)
+	list := make([]uint16, n)
+	for i := range list {
+		list[i] = uint16(i + 1)
+		ports[list[i]] = b
+	}
+	return ports, list
+}
+
 func TestClassify(t *testing.T) {
 	timeoutErr := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
 	tests := []struct {
@@ -197,12 +209,7 @@ func TestRetriesAreTunable(t *testing.T) {
 }
 
 func TestLossRaisesRetriesForPortsStillSilent(t *testing.T) {
-	ports := map[uint16]behaviour{}
-	var list []uint16
-	for p := uint16(1); p <= 40; p++ {
-		ports[p] = refuse
-		list = append(list, p)
-	}
+	ports, list := uniform(40, refuse)
 	ports[10] = after(2, accept) // answers only on the retry: packets are being lost
 	ports[11] = after(3, accept) // would be misread as filtered with one retry
 	ports[20] = silent
@@ -286,12 +293,7 @@ func TestAdaptiveTimeoutShortensEarlyAttempts(t *testing.T) {
 	// Every attempt starts before any answer, under a 2 s initial timeout;
 	// the answers that land within milliseconds must cut the silent
 	// ports' wait to the 30 ms floor instead.
-	ports := map[uint16]behaviour{}
-	var list []uint16
-	for p := uint16(1); p <= 30; p++ {
-		ports[p] = delayed(2*time.Millisecond, refuse)
-		list = append(list, p)
-	}
+	ports, list := uniform(30, delayed(2*time.Millisecond, refuse))
 	ports[31], ports[32] = silent, silent
 	list = append(list, 31, 32)
 	f := newFakeNet(ports)
@@ -372,12 +374,7 @@ func TestFatalDialErrorStopsTheScan(t *testing.T) {
 }
 
 func TestConcurrencyCapHonoured(t *testing.T) {
-	ports := map[uint16]behaviour{}
-	var list []uint16
-	for p := uint16(1); p <= 300; p++ {
-		ports[p] = delayed(time.Millisecond, refuse)
-		list = append(list, p)
-	}
+	ports, list := uniform(300, delayed(time.Millisecond, refuse))
 	f := newFakeNet(ports)
 	cfg := fastConfig(f)
 	cfg.Concurrency = 7
@@ -395,12 +392,7 @@ func TestSocketPoolSharedAcrossScans(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ports := map[uint16]behaviour{}
-			var list []uint16
-			for p := uint16(1); p <= 60; p++ {
-				ports[p] = delayed(time.Millisecond, refuse)
-				list = append(list, p)
-			}
+			ports, list := uniform(60, delayed(time.Millisecond, refuse))
 			f := newFakeNet(ports)
 			f.shared, f.sharedMax = &shared, &sharedMax
 			cfg := fastConfig(f)
@@ -436,12 +428,7 @@ func TestRateCapHonoured(t *testing.T) {
 }
 
 func TestCancelStopsPromptlyAndLeaksNothing(t *testing.T) {
-	ports := map[uint16]behaviour{}
-	var list []uint16
-	for p := uint16(1); p <= 500; p++ {
-		ports[p] = silent
-		list = append(list, p)
-	}
+	ports, list := uniform(500, silent)
 	ports[1] = accept
 	f := newFakeNet(ports)
 	cfg := Config{Dial: f.dial, Concurrency: 100, InitialTimeout: time.Minute, MinTimeout: time.Minute, MaxTimeout: time.Minute}
