@@ -15,8 +15,10 @@ run: build
 
 ## test: formatting, vet, and every test with the race detector
 ##       (network-lab tests need root, iproute2, nftables; VANTAGE_NETLAB=1 makes them mandatory)
+##       -p 1: the lab tests of several packages share the root namespace's
+##       interfaces and the two CPUs; one package at a time keeps them honest.
 test: fmt-check vet
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -p 1 -timeout 15m $(PKGS)
 
 ## build: the vantage binary in bin/
 build:

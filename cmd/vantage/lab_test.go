@@ -2,13 +2,26 @@ package main
 
 import (
 	"encoding/json"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vantagescan/vantage/internal/netlab"
 	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
+	"github.com/vantagescan/vantage/internal/target/dnstest"
 )
+
+// labAllow starts a scan command line whose --allow-cidr flags open
+// exactly the lab's prefixes.
+func labAllow(lab *netlab.Lab) []string {
+	args := []string{"scan"}
+	for _, p := range lab.Prefixes() {
+		args = append(args, "--allow-cidr", p.String())
+	}
+	return args
+}
 
 // TestScanLab runs `vantage scan` as a user would against a lab host whose
 // firewall drops, rejects and resets, and reads both output forms.
@@ -22,7 +35,8 @@ func TestScanLab(t *testing.T) {
 		},
 		IPv6: true,
 	})
-	table, stderr, err := runCLI(t, "scan", "--ports", "1-1100,3306,5432,6379,27017", lab.Addr4().String())
+	allow := labAllow(lab)
+	table, stderr, err := runCLI(t, slices.Concat(allow, []string{"--ports", "1-1100,3306,5432,6379,27017", lab.Addr4().String()})...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -40,7 +54,7 @@ func TestScanLab(t *testing.T) {
 		}
 	}
 
-	out, stderr, err := runCLI(t, "scan", "--json", "--ports", "22,5432", "["+lab.Addr6().String()+"]")
+	out, stderr, err := runCLI(t, slices.Concat(allow, []string{"--json", "--ports", "22,5432", "[" + lab.Addr6().String() + "]"})...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -58,5 +72,42 @@ func TestScanLab(t *testing.T) {
 	if doc.IP != lab.Addr6().String() || len(doc.Ports) != 2 ||
 		doc.Ports[0].State != "open" || doc.Ports[1].Reason != "no-response" || doc.Ports[1].Attempts != 2 {
 		t.Errorf("IPv6 JSON: %+v", doc)
+	}
+}
+
+// TestScanLabByName resolves a name through a DNS server on loopback to the
+// lab's addresses and scans the family asked for.
+func TestScanLabByName(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{Name: "cli-name", Ports: map[uint16]netlab.Rule{443: netlab.Open}, IPv6: true,
+		Link: netlab.Link{Delay: time.Millisecond}})
+	dns := dnstest.Start(t, map[string][]netip.Addr{"lab.vantage-test.net": {lab.Addr4(), lab.Addr6()}})
+	for _, tc := range []struct {
+		flag string
+		want netip.Addr
+	}{{"-4", lab.Addr4()}, {"-6", lab.Addr6()}, {"", lab.Addr4()}} {
+		args := slices.Concat(labAllow(lab), []string{"--resolver", dns, "--json", "https://LAB.vantage-test.net.:443/login"})
+		if tc.flag != "" {
+			args = append(args, tc.flag)
+		}
+		out, stderr, err := runCLI(t, args...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tc.flag, err, stderr)
+		}
+		var doc struct {
+			Target, IP string
+			Ports      []struct {
+				Port  uint16
+				State string
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Target != "lab.vantage-test.net" || doc.IP != tc.want.String() || len(doc.Ports) != 1 || doc.Ports[0].State != "open" {
+			t.Errorf("%q: %+v", tc.flag, doc)
+		}
+		if !strings.Contains(stderr, "port 443, taken from the URL") {
+			t.Errorf("stderr does not say where the port came from: %q", stderr)
+		}
 	}
 }

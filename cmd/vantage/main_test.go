@@ -8,14 +8,26 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/vantagescan/vantage/internal/target/dnstest"
 )
 
 func noEnv(string) string { return "" }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
 
 // runCLI calls run as main would and returns stdout, stderr and the error.
 func runCLI(t *testing.T, args ...string) (string, string, error) {
@@ -55,7 +67,7 @@ func TestScanJSONDocument(t *testing.T) {
 	// service name is checked.
 	spec := fmt.Sprintf("%d,%d,22", open, closed)
 	// Flags after the host work too.
-	stdout, stderr, err := runCLI(t, "scan", "127.0.0.1", "--json", "--ports", spec)
+	stdout, stderr, err := runCLI(t, "scan", "127.0.0.1", "--json", "--ports", spec, "--allow-cidr", "127.0.0.0/8")
 	if err != nil {
 		t.Fatalf("run: %v\nstderr: %s", err, stderr)
 	}
@@ -111,7 +123,7 @@ func TestScanJSONDocument(t *testing.T) {
 
 func TestScanTable(t *testing.T) {
 	open, _ := loopbackPorts(t)
-	stdout, _, err := runCLI(t, "scan", "--ports", fmt.Sprintf("61000-61199,%d", open), "127.0.0.1")
+	stdout, _, err := runCLI(t, "scan", "--allow-cidr", "127.0.0.0/8", "--ports", fmt.Sprintf("61000-61199,%d", open), "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +138,7 @@ func TestScanTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
 	}
-	all, _, err := runCLI(t, "scan", "--all", "--ports", "20-23", "127.0.0.1")
+	all, _, err := runCLI(t, "scan", "--allow-cidr", "127.0.0.1", "--all", "--ports", "20-23", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,20 +155,30 @@ func TestScanBadInput(t *testing.T) {
 	}{
 		{"no host", []string{"scan"}, "exactly one HOST"},
 		{"two hosts", []string{"scan", "127.0.0.1", "127.0.0.2"}, "exactly one HOST"},
-		{"host name", []string{"scan", "example.com"}, `"example.com" is not an IP address`},
+		{"spaces", []string{"scan", "not an address"}, "not an address"},
+		{"numeric trick", []string{"scan", "127.1"}, "127.1"},
+		{"special-use name", []string{"scan", "localhost"}, "localhost"},
+		{"user name in URL", []string{"scan", "http://127.0.0.1:80@evil.com/"}, "@"},
 		{"zone", []string{"scan", "fe80::1%eth0"}, "zone"},
-		{"unspecified", []string{"scan", "0.0.0.0"}, "not a host address"},
-		{"bad port", []string{"scan", "--ports", "22,http", "127.0.0.1"}, `"http"`},
-		{"port out of range", []string{"scan", "--ports", "70000", "127.0.0.1"}, "70000"},
-		{"too many ports", []string{"scan", "--ports", "1-2000", "--max-ports", "100", "127.0.0.1"}, "100"},
-		{"unknown preset", []string{"scan", "--ports", "preset:huge", "127.0.0.1"}, "quick"},
-		{"bad concurrency", []string{"scan", "--concurrency", "-3", "127.0.0.1"}, "concurrency"},
-		{"timeouts reversed", []string{"scan", "--timeout", "10ms", "--min-timeout", "1s", "127.0.0.1"}, ""},
+		{"loopback", []string{"scan", "127.0.0.1"}, "loopback"},
+		{"private network", []string{"scan", "10.0.0.1"}, "private"},
+		{"cloud metadata", []string{"scan", "169.254.169.254"}, "link-local"},
+		{"unspecified", []string{"scan", "0.0.0.0"}, "unspecified"},
+		{"denied", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--deny-cidr", "127.0.0.2", "127.0.0.2"}, "excluded"},
+		{"bad CIDR", []string{"scan", "--allow-cidr", "lab", "127.0.0.1"}, "CIDR"},
+		{"both families", []string{"scan", "-4", "-6", "127.0.0.1"}, "exclude each other"},
+		{"bad resolver", []string{"scan", "--resolver", "dns.google", "127.0.0.1"}, "dns.google"},
+		{"bad port", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--ports", "22,http", "127.0.0.1"}, `"http"`},
+		{"port out of range", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--ports", "70000", "127.0.0.1"}, "70000"},
+		{"too many ports", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--ports", "1-2000", "--max-ports", "100", "127.0.0.1"}, "100"},
+		{"unknown preset", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--ports", "preset:huge", "127.0.0.1"}, "quick"},
+		{"bad concurrency", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--concurrency", "-3", "127.0.0.1"}, "concurrency"},
+		{"timeouts reversed", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--ports", "61000", "--timeout", "10ms", "--min-timeout", "1s", "127.0.0.1"}, ""},
 		{"unknown command", []string{"scant"}, `unknown command "scant"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := runCLI(t, tt.args...)
+			_, stderr, err := runCLI(t, tt.args...)
 			if tt.name == "timeouts reversed" {
 				// --min-timeout above --timeout is clamped to it, not an error.
 				if err != nil {
@@ -170,8 +192,9 @@ func TestScanBadInput(t *testing.T) {
 			if exitCode(err) != 2 {
 				t.Errorf("exit code %d for %v", exitCode(err), err)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not say %q", err, tt.want)
+			// Flag errors are printed by the flag package, others returned.
+			if msg := err.Error() + stderr; !strings.Contains(msg, tt.want) {
+				t.Errorf("error %q does not say %q", msg, tt.want)
 			}
 		})
 	}
@@ -184,7 +207,7 @@ func TestScanInterrupted(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := run(ctx, []string{"vantage", "scan", "--ports", "1-100", "127.0.0.1"}, noEnv, &stdout, &stderr)
+	err := run(ctx, []string{"vantage", "scan", "--allow-cidr", "127.0.0.0/8", "--ports", "61000-61099", "127.0.0.1"}, noEnv, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "interrupted") || exitCode(err) != 1 {
 		t.Errorf("err = %v", err)
 	}
@@ -193,18 +216,41 @@ func TestScanInterrupted(t *testing.T) {
 	}
 }
 
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// vantageBinary builds the real binary once per test run.
+func vantageBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vantage-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "vantage")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
 // TestBinary builds the real binary and runs it as a user would.
 func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "vantage")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vantageBinary(t)
 	open, _ := loopbackPorts(t)
-	out, err := exec.Command(bin, "scan", "--ports", fmt.Sprint(open), "--json", "127.0.0.1").Output()
+	out, err := exec.Command(bin, "scan", "--allow-cidr", "127.0.0.0/8", "--ports", fmt.Sprint(open), "--json", "127.0.0.1").Output()
 	if err != nil {
 		t.Fatalf("vantage scan: %v", err)
 	}
@@ -221,5 +267,44 @@ func TestBinary(t *testing.T) {
 	}
 	if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines != 0 || !strings.HasPrefix(stderr.String(), "vantage: ") {
 		t.Errorf("stderr should be one line: %q", stderr.String())
+	}
+}
+
+// TestNameResolvingToLoopbackIsRefused is the rebinding/SSRF case end to
+// end: a public-looking name whose DNS answer is a loopback address is
+// refused, without echoing the address, and no connection reaches a
+// listener there — through run and through the real binary.
+func TestNameResolvingToLoopbackIsRefused(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := fmt.Sprint(netip.MustParseAddrPort(l.Addr().String()).Port())
+	dns := dnstest.Start(t, map[string][]netip.Addr{
+		"app.vantage-test.net":   {netip.MustParseAddr("127.0.0.1")},
+		"mixed.vantage-test.net": {netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("127.0.0.1")}, // refused whole: never dialled
+	})
+	for _, name := range []string{"app.vantage-test.net", "mixed.vantage-test.net"} {
+		_, _, err := runCLI(t, "scan", "--resolver", dns, "--ports", port, name)
+		if err == nil || exitCode(err) != 2 {
+			t.Fatalf("%s: err = %v", name, err)
+		}
+		if msg := err.Error(); strings.Contains(msg, "127.0.0.1") || !strings.Contains(msg, name) {
+			t.Errorf("%s: message %q must name the host and not its address", name, msg)
+		}
+	}
+	cmd := exec.Command(vantageBinary(t), "scan", "--resolver", dns, "--ports", port, "app.vantage-test.net")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || strings.Contains(stderr.String(), "127.0.0.1") {
+		t.Errorf("binary: %v, stderr %q", err, stderr.String())
+	}
+	_ = l.(*net.TCPListener).SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if c, err := l.Accept(); err == nil {
+		c.Close()
+		t.Fatal("a connection reached the listener behind the refused name")
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/vantagescan/vantage/internal/ports"
 	"github.com/vantagescan/vantage/internal/scan"
+	"github.com/vantagescan/vantage/internal/target"
 )
 
 // scanOptions are the flags of `vantage scan`.
@@ -31,6 +33,38 @@ type scanOptions struct {
 	rate        float64
 	maxDuration time.Duration
 	maxPorts    int
+
+	allow    prefixList
+	deny     prefixList
+	resolver string
+	only4    bool
+	only6    bool
+}
+
+// prefixList is a repeatable CIDR flag.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	s := make([]string, len(*l))
+	for i, p := range *l {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *prefixList) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		p, err := netip.ParsePrefix(strings.TrimSpace(part))
+		if err != nil {
+			if a, aerr := netip.ParseAddr(strings.TrimSpace(part)); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen()) // a bare address is its own /32 or /128
+			} else {
+				return fmt.Errorf("%q is not a CIDR prefix like 198.18.0.0/15", part)
+			}
+		}
+		*l = append(*l, p.Masked())
+	}
+	return nil
 }
 
 func scanFlags(o *scanOptions, stderr io.Writer) *flag.FlagSet {
@@ -47,8 +81,18 @@ func scanFlags(o *scanOptions, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.rate, "rate", 0, "new connections per second (0: limited by --concurrency only)")
 	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Minute, "hard limit on the whole scan")
 	fs.IntVar(&o.maxPorts, "max-ports", 65535, "refuse port sets larger than this")
+	fs.Var(&o.allow, "allow-cidr", "let scans into this `CIDR` although the policy forbids it, e.g. a lab (repeatable)")
+	fs.Var(&o.deny, "deny-cidr", "never scan this `CIDR` (repeatable; wins over --allow-cidr)")
+	fs.StringVar(&o.resolver, "resolver", "", "DNS server `HOST:PORT` to resolve names with (default: the system's, through Go's own resolver)")
+	fs.BoolVar(&o.only4, "4", false, "scan the name's IPv4 address only")
+	fs.BoolVar(&o.only6, "6", false, "scan the name's IPv6 address only")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: vantage scan [flags] HOST\n\nTCP connect scan of one IP address; prints a table or, with --json, one JSON document.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: vantage scan [flags] HOST\n\n"+
+			"TCP connect scan of one host: a name, an IP address or a pasted URL. Names are\n"+
+			"resolved once and every address is checked against the target policy\n"+
+			"(private, loopback, link-local, reserved and this machine's own addresses are\n"+
+			"refused unless --allow-cidr opens them). Prints a table or, with --json, one\n"+
+			"JSON document.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	return fs
@@ -85,19 +129,39 @@ func runScan(ctx context.Context, args []string, _ func(string) string, stdout, 
 		fs.Usage()
 		return usageError{fmt.Sprintf("scan needs exactly one HOST, got %d arguments", len(positional))}
 	}
-	host := positional[0]
-	addr, err := parseIPLiteral(host)
+	if o.only4 && o.only6 {
+		return usageError{"-4 and -6 exclude each other"}
+	}
+	pinner, err := o.pinner(stderr)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	portList, err := ports.Parse(o.ports, o.maxPorts)
+	pt, err := pinner.Pin(ctx, positional[0], o.family())
+	if err != nil {
+		return targetError(err)
+	}
+	spec := o.ports
+	portsGiven := false
+	fs.Visit(func(f *flag.Flag) { portsGiven = portsGiven || f.Name == "ports" })
+	if pt.URLPort != 0 {
+		if portsGiven {
+			fmt.Fprintf(stderr, "vantage: the port %d in the URL is ignored; --ports decides what is scanned\n", pt.URLPort)
+		} else {
+			spec = strconv.Itoa(int(pt.URLPort))
+			fmt.Fprintf(stderr, "vantage: scanning port %d, taken from the URL (give --ports to scan others)\n", pt.URLPort)
+		}
+	}
+	portList, err := ports.Parse(spec, o.maxPorts)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	scanner, err := scan.New(o.config())
+	cfg := o.config()
+	cfg.Control = pinner.Policy.Control(pt.IP) // every socket is checked again at connect time
+	scanner, err := scan.New(cfg)
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	addr := pt.IP
 
 	results := make([]scan.PortResult, 0, len(portList))
 	progress := newProgress(stderr, addr, len(portList))
@@ -113,7 +177,7 @@ func runScan(ctx context.Context, args []string, _ func(string) string, stdout, 
 		return fmt.Errorf("scan of %s: %w", addr, err)
 	}
 	slices.SortFunc(results, func(a, b scan.PortResult) int { return int(a.Port) - int(b.Port) })
-	rep := report{Target: host, Addr: addr, Results: results, Summary: sum}
+	rep := report{Target: pt.Host, Addr: addr, Results: results, Summary: sum}
 	if o.json {
 		return rep.writeJSON(stdout)
 	}
@@ -137,25 +201,48 @@ func (o scanOptions) config() scan.Config {
 	}
 }
 
-// parseIPLiteral accepts an IPv4 or IPv6 address, the latter with or
-// without brackets. Names are refused until the target policy resolves
-// and vets them.
-func parseIPLiteral(host string) (netip.Addr, error) {
-	h := strings.TrimSpace(host)
-	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
-		h = h[1 : len(h)-1]
-	}
-	addr, err := netip.ParseAddr(h)
+// pinner builds the target policy from the flags. Opening forbidden
+// ranges is said loudly, every time.
+func (o scanOptions) pinner(stderr io.Writer) (*target.Pinner, error) {
+	policy, err := target.NewPolicy(target.PolicyConfig{Allow: o.allow, Deny: o.deny, Interfaces: true})
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%q is not an IP address; this build scans IP addresses only (host names come with the target policy)", host)
+		return nil, err
 	}
-	if addr.Zone() != "" {
-		return netip.Addr{}, fmt.Errorf("%q has an IPv6 zone; give a global address", host)
+	if open := policy.AllowsForbidden(); len(open) > 0 {
+		l := prefixList(open)
+		fmt.Fprintf(stderr, "vantage: WARNING: --allow-cidr opens ranges the target policy forbids: %s\n", l.String())
 	}
-	if addr.IsUnspecified() || addr.IsMulticast() {
-		return netip.Addr{}, fmt.Errorf("%q is not a host address", host)
+	resolver, err := target.NewResolver(o.resolver)
+	if err != nil {
+		return nil, err
 	}
-	return addr.Unmap(), nil
+	return &target.Pinner{Policy: policy, Resolver: resolver}, nil
+}
+
+func (o scanOptions) family() target.Family {
+	switch {
+	case o.only4:
+		return target.IPv4Only
+	case o.only6:
+		return target.IPv6Only
+	default:
+		return target.Auto
+	}
+}
+
+// targetError maps the policy's verdicts to exit statuses: what was typed
+// (invalid or forbidden) is a usage error; a name that does not resolve, or
+// a resolver that fails, is a failed run. The message is the policy's
+// user-facing sentence, which never names a forbidden address.
+func targetError(err error) error {
+	var te *target.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	if errors.Is(err, target.ErrInvalidInput) || errors.Is(err, target.ErrForbidden) {
+		return usageError{te.Msg}
+	}
+	return errors.New(te.Msg)
 }
 
 // progress draws a one-line progress indicator on a terminal.

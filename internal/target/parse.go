@@ -119,13 +119,17 @@ func badRunes(s string) string {
 // one, and before any path, query or fragment.
 func authority(s string) (string, error) {
 	rest := s
-	if scheme, after, ok := strings.Cut(s, "://"); ok {
+	scheme, after, isURL := strings.Cut(s, "://")
+	if isURL {
 		if !validScheme(scheme) {
 			return "", invalid(s, "is not a valid URL: the part before :// is not a scheme like https")
 		}
 		rest = after
 	}
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		if bits := rest[i+1:]; !isURL && rest[i] == '/' && len(bits) > 0 && len(bits) <= 3 && strings.Trim(bits, "0123456789") == "" {
+			return "", invalid(s, "is a network range (CIDR); Vantage scans one address at a time")
+		}
 		rest = rest[:i]
 	}
 	if rest == "" {
@@ -134,9 +138,9 @@ func authority(s string) (string, error) {
 	if strings.Contains(rest, "@") {
 		return "", invalid(s, "has a user name part (@); type only the host")
 	}
-	if i := strings.IndexByte(rest, '%'); i >= 0 {
+	if strings.Contains(rest, "%") {
 		if strings.Contains(rest, ":") {
-			return "", invalid(s, "has an IPv6 zone ("+rest[i:]+"); Vantage scans only global addresses, so type the address without it")
+			return "", invalid(s, "has an IPv6 zone (the part from %); Vantage scans only global addresses, so type the address without it")
 		}
 		return "", invalid(s, "contains percent-encoding (%); type the host name as plain text")
 	}
