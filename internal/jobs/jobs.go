@@ -1,0 +1,374 @@
+// Package jobs owns the life of a scan in the service: submitted → queued →
+// running → done, failed or cancelled. It bounds how many scans run and
+// wait, shares one socket cap among all running scans, persists results as
+// they land and fans them out to every watcher, so that a watcher arriving
+// mid-scan sees the rows so far and then the live ones, none lost, none
+// twice. It never resolves names or checks targets itself: it is given a
+// pinned target and dials through the policy's guard.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/scan"
+	"github.com/vantagescan/vantage/internal/store"
+	"github.com/vantagescan/vantage/internal/target"
+)
+
+// Errors Submit returns.
+var (
+	ErrQueueFull    = errors.New("jobs: the scan queue is full")
+	ErrShuttingDown = errors.New("jobs: the service is shutting down")
+)
+
+// Config tunes a Runner.
+type Config struct {
+	Store      store.Store
+	Policy     *target.Policy // its Control guards every socket of every scan
+	Scan       scan.Config    // per-scan engine settings; Control and Sockets are set by the Runner
+	MaxRunning int            // scans running at once (default 2)
+	MaxQueued  int            // scans waiting for a slot (default 20)
+	MaxSockets int            // sockets in flight across all running scans (default 1024)
+	Grace      time.Duration  // how long Shutdown lets running scans finish (default 10s)
+	Log        *slog.Logger
+	Now        func() time.Time // for tests; default time.Now
+}
+
+// Request is a scan to run: a target already pinned by the policy and a
+// parsed port set.
+type Request struct {
+	Target   target.PinnedTarget
+	PortSpec string   // as given, for display
+	Ports    []uint16 // parsed, unique
+	Client   string   // who asked, for the log line
+}
+
+// Runner runs scans.
+type Runner struct {
+	cfg     Config
+	sockets *scan.SocketPool
+	queue   chan *job
+	base    context.Context // cancelled when Shutdown's grace runs out
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	waiting  []string        // queued scan IDs in order
+	live     map[string]*job // queued and running scans
+	capacity int             // MaxQueued minus scans waiting
+}
+
+// job is one live scan and its fan-out.
+type job struct {
+	id  string
+	req Request
+
+	mu      sync.Mutex
+	status  store.Status
+	results []store.Result
+	changed chan struct{} // closed and replaced whenever results or status change
+	cancel  context.CancelFunc
+}
+
+// New returns a Runner; call Start before Submit.
+func New(cfg Config) (*Runner, error) {
+	if cfg.Store == nil || cfg.Policy == nil {
+		return nil, errors.New("jobs: Store and Policy are required")
+	}
+	if cfg.MaxRunning <= 0 {
+		cfg.MaxRunning = 2
+	}
+	if cfg.MaxQueued < 0 {
+		return nil, errors.New("jobs: MaxQueued must not be negative")
+	}
+	if cfg.MaxQueued == 0 {
+		cfg.MaxQueued = 20
+	}
+	if cfg.MaxSockets <= 0 {
+		cfg.MaxSockets = 1024
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	base, stop := context.WithCancel(context.Background())
+	return &Runner{
+		cfg:      cfg,
+		sockets:  scan.NewSocketPool(cfg.MaxSockets),
+		queue:    make(chan *job, cfg.MaxQueued),
+		base:     base,
+		stop:     stop,
+		live:     map[string]*job{},
+		capacity: cfg.MaxQueued,
+	}, nil
+}
+
+// Start marks scans a previous process left queued or running as
+// interrupted, then starts the workers.
+func (r *Runner) Start(ctx context.Context) error {
+	n, err := r.cfg.Store.Interrupt(ctx, "The service restarted while this scan was running; the rows below are what it had found.", r.cfg.Now())
+	if err != nil {
+		return fmt.Errorf("jobs: mark interrupted scans: %w", err)
+	}
+	if n > 0 {
+		r.cfg.Log.Warn("scans interrupted by the last stop", "count", n)
+	}
+	for range r.cfg.MaxRunning {
+		r.wg.Go(r.work)
+	}
+	return nil
+}
+
+// Submit queues a scan and returns its ID.
+func (r *Runner) Submit(ctx context.Context, req Request) (string, error) {
+	if len(req.Ports) == 0 || !req.Target.IP.IsValid() {
+		return "", errors.New("jobs: a request needs a pinned address and ports")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed:
+		return "", ErrShuttingDown
+	case r.capacity == 0:
+		return "", ErrQueueFull
+	}
+	j := &job{id: store.NewID(), req: req, status: store.Queued, changed: make(chan struct{})}
+	err := r.cfg.Store.CreateScan(ctx, store.Scan{
+		ID: j.id, Target: req.Target.Typed, Host: req.Target.Host, IP: req.Target.IP,
+		PortSpec: req.PortSpec, PortCount: len(req.Ports), Status: store.Queued, CreatedAt: r.cfg.Now(),
+	})
+	if err != nil {
+		return "", fmt.Errorf("jobs: %w", err)
+	}
+	r.capacity--
+	r.waiting = append(r.waiting, j.id)
+	r.live[j.id] = j
+	r.queue <- j // never blocks: capacity counts the free room
+	return j.id, nil
+}
+
+// Position returns a queued scan's place in the queue (1 is next), or 0 if
+// it is not waiting.
+func (r *Runner) Position(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Index(r.waiting, id) + 1
+}
+
+// Running returns the number of scans running and waiting.
+func (r *Runner) Running() (running, queued int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.live) - len(r.waiting), len(r.waiting)
+}
+
+func (r *Runner) work() {
+	for j := range r.queue {
+		r.mu.Lock()
+		r.waiting = slices.DeleteFunc(r.waiting, func(id string) bool { return id == j.id })
+		r.capacity++
+		closed := r.closed
+		r.mu.Unlock()
+		if closed {
+			r.finish(j, store.Cancelled, "The service shut down before this scan could start.", nil)
+			continue
+		}
+		r.run(j)
+	}
+}
+
+// run scans one job to its end.
+func (r *Runner) run(j *job) {
+	ctx, cancel := context.WithCancel(r.base)
+	defer cancel()
+	j.mu.Lock()
+	j.cancel = cancel
+	j.mu.Unlock()
+
+	started := r.cfg.Now()
+	if err := r.cfg.Store.Start(ctx, j.id, started); err != nil {
+		r.finish(j, store.Failed, "The scan could not be started.", nil)
+		r.cfg.Log.Error("scan start", "id", j.id, "err", err)
+		return
+	}
+	j.setStatus(store.Running)
+
+	cfg := r.cfg.Scan
+	cfg.Control = r.cfg.Policy.Control(j.req.Target.IP)
+	cfg.Sockets = r.sockets
+	cfg.Dial = nil
+	scanner, err := scan.New(cfg)
+	if err != nil {
+		r.finish(j, store.Failed, "The scan could not be started.", nil)
+		r.cfg.Log.Error("scan config", "id", j.id, "err", err)
+		return
+	}
+	w := newWriter(r.cfg.Store, j.id, r.cfg.Log)
+	sum, err := scanner.Scan(ctx, j.req.Target.IP, j.req.Ports, func(res scan.PortResult) {
+		row := j.add(res)
+		w.add(row)
+	})
+	w.close() // every row is in the store before the final status
+	status, reason := outcome(err)
+	summary, _ := json.Marshal(sum)
+	r.finish(j, status, reason, summary)
+	r.cfg.Log.Info("scan",
+		slog.String("id", j.id), slog.String("client", j.req.Client),
+		slog.String("target", j.req.Target.Host), slog.String("ip", j.req.Target.IP.String()),
+		slog.Int("ports", len(j.req.Ports)), slog.Int("open", sum.Open),
+		slog.Duration("duration", time.Since(started)), slog.String("outcome", string(status)),
+		slog.Any("err", err))
+}
+
+// outcome turns the engine's error into a final status and the sentence
+// the results page shows.
+func outcome(err error) (store.Status, string) {
+	switch {
+	case err == nil:
+		return store.Done, ""
+	case errors.Is(err, context.Canceled):
+		return store.Cancelled, "The scan was stopped before it finished (the service was shutting down)."
+	case errors.Is(err, scan.ErrDeadline):
+		return store.Failed, "The scan ran out of time before every port was decided."
+	case errors.Is(err, target.ErrForbidden):
+		return store.Failed, "The scan was stopped: a connection would have left the pinned address."
+	default:
+		return store.Failed, "The scan failed on the scanning server's side; please try again later."
+	}
+}
+
+func (r *Runner) finish(j *job, status store.Status, reason string, summary []byte) {
+	// A fresh context: the scan's own may be cancelled, the record must land.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.cfg.Store.Finish(ctx, j.id, status, reason, summary, r.cfg.Now()); err != nil {
+		r.cfg.Log.Error("scan finish", "id", j.id, "err", err)
+	}
+	r.mu.Lock()
+	delete(r.live, j.id)
+	r.mu.Unlock()
+	j.setStatus(status)
+}
+
+// Shutdown stops accepting scans, cancels the queued ones, lets running
+// scans finish for the grace period (or until ctx ends), then cancels them;
+// every scan ends with a final status.
+func (r *Runner) Shutdown(ctx context.Context) {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	grace := time.NewTimer(r.cfg.Grace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+	case <-ctx.Done():
+	}
+	r.stop()
+	<-done
+}
+
+// Snapshot is what a watcher sees at one moment.
+type Snapshot struct {
+	Scan    store.Scan     // the stored record (Status current as of the read)
+	Rows    []store.Result // rows after the watcher's cursor
+	Changed <-chan struct{}
+	// Changed is closed when more rows arrive or the status changes; nil
+	// when the scan is final (nothing more will come).
+	Position int // place in the queue while queued
+}
+
+// Watch returns the scan's rows with Seq > after. While the scan is live,
+// Changed says when to call Watch again with the last Seq seen; once the
+// scan is final, Changed is nil. Unknown IDs give store.ErrNotFound.
+func (r *Runner) Watch(ctx context.Context, id string, after int) (Snapshot, error) {
+	r.mu.Lock()
+	j := r.live[id]
+	pos := slices.Index(r.waiting, id) + 1
+	r.mu.Unlock()
+	if j != nil {
+		rows, status, changed := j.since(after)
+		if !status.Final() {
+			sc, err := r.cfg.Store.Scan(ctx, id)
+			if err != nil {
+				return Snapshot{}, err
+			}
+			sc.Status = status
+			return Snapshot{Scan: sc, Rows: rows, Changed: changed, Position: pos}, nil
+		}
+		// It ended between the two reads: the store has everything.
+	}
+	sc, err := r.cfg.Store.Scan(ctx, id)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	rows, err := r.cfg.Store.Results(ctx, id, after)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{Scan: sc, Rows: rows}, nil
+}
+
+// add records a decided port and wakes the watchers.
+func (j *job) add(res scan.PortResult) store.Result {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	row := store.Result{
+		Seq: len(j.results) + 1, Port: res.Port, State: res.State.String(), Reason: res.Reason.String(),
+		RTT: res.RTT, Attempts: res.Attempts,
+	}
+	j.results = append(j.results, row)
+	j.wake()
+	return row
+}
+
+func (j *job) setStatus(s store.Status) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.status = s
+	j.wake()
+}
+
+// wake closes the current change channel; j.mu is held.
+func (j *job) wake() {
+	if j.changed == nil {
+		return // final already
+	}
+	close(j.changed)
+	if j.status.Final() {
+		j.changed = nil
+		return
+	}
+	j.changed = make(chan struct{})
+}
+
+func (j *job) since(after int) ([]store.Result, store.Status, <-chan struct{}) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var rows []store.Result
+	if after < len(j.results) {
+		rows = slices.Clone(j.results[max(after, 0):])
+	}
+	if j.changed == nil {
+		return rows, j.status, nil
+	}
+	return rows, j.status, j.changed
+}

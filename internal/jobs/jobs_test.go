@@ -1,0 +1,331 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/scan"
+	"github.com/vantagescan/vantage/internal/store"
+	"github.com/vantagescan/vantage/internal/target"
+)
+
+// memStore is an in-memory store.Store with the SQLite store's rules.
+type memStore struct {
+	mu      sync.Mutex
+	scans   map[string]store.Scan
+	results map[string][]store.Result
+}
+
+func newMemStore() *memStore {
+	return &memStore{scans: map[string]store.Scan{}, results: map[string][]store.Result{}}
+}
+
+func (m *memStore) CreateScan(_ context.Context, s store.Scan) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.scans[s.ID]; dup {
+		return errors.New("duplicate")
+	}
+	m.scans[s.ID] = s
+	return nil
+}
+
+func (m *memStore) Scan(_ context.Context, id string) (store.Scan, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.scans[id]
+	if !ok {
+		return s, store.ErrNotFound
+	}
+	return s, nil
+}
+
+func (m *memStore) Start(_ context.Context, id string, t time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.scans[id]
+	if !ok || s.Status != store.Queued {
+		return errors.New("not queued")
+	}
+	s.Status, s.StartedAt = store.Running, t
+	m.scans[id] = s
+	return nil
+}
+
+func (m *memStore) AddResults(_ context.Context, id string, rs []store.Result) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.scans[id]
+	if !ok || s.Status.Final() {
+		return errors.New("not live")
+	}
+	m.results[id] = append(m.results[id], rs...)
+	return nil
+}
+
+func (m *memStore) Results(_ context.Context, id string, after int) ([]store.Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Result
+	for _, r := range m.results[id] {
+		if r.Seq > after {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) Finish(_ context.Context, id string, st store.Status, reason string, summary []byte, t time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.scans[id]
+	if !ok || s.Status.Final() {
+		return errors.New("not live")
+	}
+	s.Status, s.Reason, s.Summary, s.FinishedAt = st, reason, summary, t
+	m.scans[id] = s
+	return nil
+}
+
+func (m *memStore) Interrupt(_ context.Context, reason string, t time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, s := range m.scans {
+		if !s.Status.Final() {
+			s.Status, s.Reason, s.FinishedAt = store.Interrupted, reason, t
+			m.scans[id] = s
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memStore) Purge(context.Context, time.Time) (int, error) { return 0, nil }
+func (m *memStore) Ping(context.Context) error                    { return nil }
+func (m *memStore) Close() error                                  { return nil }
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+// newRunner starts a Runner whose policy lets scans reach loopback only.
+func newRunner(t *testing.T, st store.Store, mod func(*Config)) *Runner {
+	t.Helper()
+	policy, err := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Store: st, Policy: policy, MaxRunning: 1, MaxQueued: 2}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Shutdown(context.Background()) })
+	return r
+}
+
+// request scans n ports from 61000 (above the ephemeral range: closed)
+// plus an optional open port.
+func request(n int, open uint16) Request {
+	ports := make([]uint16, 0, n+1)
+	for i := range n {
+		ports = append(ports, uint16(61000+i))
+	}
+	if open != 0 {
+		ports = append(ports, open)
+	}
+	return Request{Target: target.PinnedTarget{Typed: "127.0.0.1", Host: "127.0.0.1", IP: loopback}, PortSpec: "test", Ports: ports, Client: "test"}
+}
+
+// watchAll follows a scan from cursor 0 to its end, as a results page
+// does, and returns every row it saw and the final scan record.
+func watchAll(t *testing.T, r *Runner, id string) ([]store.Result, store.Scan) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var rows []store.Result
+	after := 0
+	for {
+		snap, err := r.Watch(ctx, id, after)
+		if err != nil {
+			t.Error(err)
+			return rows, store.Scan{}
+		}
+		rows = append(rows, snap.Rows...)
+		if n := len(snap.Rows); n > 0 {
+			after = snap.Rows[n-1].Seq
+		}
+		if snap.Changed == nil {
+			return rows, snap.Scan
+		}
+		select {
+		case <-snap.Changed:
+		case <-ctx.Done():
+			t.Error("watch timed out")
+			return rows, snap.Scan
+		}
+	}
+}
+
+func listen(t *testing.T) uint16 {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return netip.MustParseAddrPort(l.Addr().String()).Port()
+}
+
+func TestScanLifecycleAndConcurrentWatchers(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T) store.Store{
+		"memory": func(*testing.T) store.Store { return newMemStore() },
+		"sqlite": func(t *testing.T) store.Store {
+			st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	} {
+		t.Run(name, func(t *testing.T) { lifecycle(t, open(t)) })
+	}
+}
+
+func lifecycle(t *testing.T, st store.Store) {
+	// 200 connections at 1000/s: about 0.2 s, long enough to join mid-scan.
+	r := newRunner(t, st, func(c *Config) { c.Scan = scan.Config{Rate: 1000, Burst: 1} })
+	open := listen(t)
+	id, err := r.Submit(context.Background(), request(199, open))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	seen := make([][]store.Result, 6)
+	for i := range seen {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 50 * time.Millisecond) // before, during and after
+			seen[i], _ = watchAll(t, r, id)
+		})
+	}
+	wg.Wait()
+	for i, rows := range seen {
+		if len(rows) != 200 {
+			t.Errorf("watcher %d saw %d rows, want 200", i, len(rows))
+			continue
+		}
+		for k, row := range rows {
+			if row.Seq != k+1 {
+				t.Errorf("watcher %d: row %d has seq %d (lost or repeated)", i, k, row.Seq)
+				break
+			}
+		}
+	}
+	sc, err := st.Scan(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := st.Results(context.Background(), id, 0)
+	if sc.Status != store.Done || len(stored) != 200 || len(sc.Summary) == 0 || sc.StartedAt.IsZero() || sc.FinishedAt.IsZero() {
+		t.Errorf("stored scan %+v with %d rows", sc, len(stored))
+	}
+	openRows := slices.DeleteFunc(stored, func(r store.Result) bool { return r.State != "open" })
+	if len(openRows) != 1 || openRows[0].Port != open {
+		t.Errorf("open rows %+v, want port %d", openRows, open)
+	}
+	if _, err := r.Watch(context.Background(), "no-such-scan", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown id: %v", err)
+	}
+}
+
+func TestQueueBoundsAndPosition(t *testing.T) {
+	st := newMemStore()
+	r := newRunner(t, st, func(c *Config) {
+		c.Scan = scan.Config{Rate: 50, Burst: 1} // 20 ports: ~0.4 s each
+		c.Grace = 50 * time.Millisecond
+	})
+	first, err := r.Submit(context.Background(), request(20, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the first scan holds the only slot.
+	for deadline := time.Now().Add(5 * time.Second); r.Position(first) != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	second, _ := r.Submit(context.Background(), request(20, 0))
+	third, _ := r.Submit(context.Background(), request(20, 0))
+	if p2, p3 := r.Position(second), r.Position(third); p2 != 1 || p3 != 2 {
+		t.Errorf("positions %d, %d; want 1, 2", p2, p3)
+	}
+	if _, err := r.Submit(context.Background(), request(20, 0)); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("fourth submit: %v, want ErrQueueFull", err)
+	}
+	running, queued := r.Running()
+	if running != 1 || queued != 2 {
+		t.Errorf("running %d queued %d", running, queued)
+	}
+
+	// Shutdown: the running scan is cancelled after the grace period, the
+	// queued ones never start; every scan ends final.
+	r.Shutdown(context.Background())
+	for _, id := range []string{first, second, third} {
+		sc, _ := st.Scan(context.Background(), id)
+		if sc.Status != store.Cancelled || sc.Reason == "" {
+			t.Errorf("scan %s after shutdown: %s %q", id, sc.Status, sc.Reason)
+		}
+	}
+	if _, err := r.Submit(context.Background(), request(1, 0)); !errors.Is(err, ErrShuttingDown) {
+		t.Errorf("submit after shutdown: %v", err)
+	}
+}
+
+func TestStartMarksLeftoversInterrupted(t *testing.T) {
+	st := newMemStore()
+	_ = st.CreateScan(context.Background(), store.Scan{ID: "left-running", Status: store.Queued})
+	_ = st.Start(context.Background(), "left-running", time.Now())
+	_ = st.AddResults(context.Background(), "left-running", []store.Result{{Seq: 1, Port: 22, State: "open", Reason: "syn-ack"}})
+	r := newRunner(t, st, nil)
+	rows, sc := watchAll(t, r, "left-running")
+	if sc.Status != store.Interrupted || sc.Reason == "" || len(rows) != 1 {
+		t.Errorf("leftover: %+v, rows %v", sc, rows)
+	}
+}
+
+func TestGuardStopsAScanOutsideThePolicy(t *testing.T) {
+	st := newMemStore()
+	strict, err := target.NewPolicy(target.PolicyConfig{}) // loopback forbidden
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, st, func(c *Config) { c.Policy = strict })
+	id, err := r.Submit(context.Background(), request(5, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, sc := watchAll(t, r, id)
+	if sc.Status != store.Failed || len(rows) != 0 {
+		t.Errorf("scan of a forbidden address: %s %q with %d rows", sc.Status, sc.Reason, len(rows))
+	}
+}
