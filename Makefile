@@ -7,9 +7,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: run test build bench-scan fmt lint vet fmt-check fuzz clean
+.PHONY: run test build bench-scan fmt lint vet fmt-check generate generate-check fuzz clean
 
-## run: build and start Vantage (see README: the web service arrives with the web issue)
+## run: build and serve on http://localhost:8080 with the embedded SQLite store (./data/vantage.db)
 run: build
 	./$(BIN) serve
 
@@ -17,8 +17,19 @@ run: build
 ##       (network-lab tests need root, iproute2, nftables; VANTAGE_NETLAB=1 makes them mandatory)
 ##       -p 1: the lab tests of several packages share the root namespace's
 ##       interfaces and the two CPUs; one package at a time keeps them honest.
-test: fmt-check vet
+test: generate-check fmt-check vet
 	$(GO) test -race -count=1 -p 1 -timeout 15m $(PKGS)
+
+## generate: regenerate the templ components (the generated code is committed)
+generate:
+	$(GO) tool templ generate
+
+## generate-check: fail when generating would change a committed file
+generate-check:
+	@$(GO) tool templ generate >/dev/null 2>&1
+	@if ! git diff --quiet -- templates || [ -n "$$(git ls-files --others --exclude-standard -- templates)" ]; then \
+		echo "go tool templ generate changed templates/: run make generate and commit"; \
+		git diff --stat -- templates; git ls-files --others --exclude-standard -- templates; exit 1; fi
 
 ## build: the vantage binary in bin/
 build:

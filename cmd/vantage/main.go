@@ -46,7 +46,7 @@ func exitCode(err error) int {
 
 const usage = `Usage:
   vantage scan [flags] HOST   TCP connect scan of one host (vantage scan -h for flags)
-  vantage serve               the web service (not part of this build yet)
+  vantage [serve] [flags]     the web service, the default (vantage serve -h for flags)
   vantage version             print the version
 
 `
@@ -55,14 +55,13 @@ const usage = `Usage:
 // tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
-		return errSilentExit
+		return runServe(ctx, nil, getenv, stdout, stderr) // serving is the default
 	}
 	switch cmd, rest := args[1], args[2:]; cmd {
 	case "scan":
 		return runScan(ctx, rest, getenv, stdout, stderr)
 	case "serve":
-		return errors.New("the web service is not part of this build yet; `vantage scan HOST` runs the same engine from the command line")
+		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "vantage %s\n", version)
 		return nil

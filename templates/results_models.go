@@ -1,0 +1,37 @@
+package templates
+
+// ResultsHead is the top of a results page.
+type ResultsHead struct {
+	ID, Target, Host, IP string
+	PortSpec             string
+	PortCount            int
+	Created              string // already formatted
+	Status, StatusText   string
+	Live                 bool // the scan was queued or running when the page loaded
+	ShareURL             string
+}
+
+// RowView is one decided port on a results page.
+type RowView struct {
+	Port       uint16
+	Service    string
+	Name       string
+	State      string // open, closed, filtered
+	Reason     string // nmap's word: syn-ack, conn-refused, …
+	ReasonText string // the reason in plain words
+	RTT        string // formatted
+	Risk       string // catalog risk if exposed; "" when the port is not in the catalog
+	Note       string // the catalog's security note, for open ports
+	Open       bool
+}
+
+// SummaryView is the end of a results page.
+type SummaryView struct {
+	Status, StatusText, Reason string
+	Total, Open, Closed        int
+	Filtered                   int
+	Duration                   string
+	Verdict                    string
+	AllFiltered                bool
+	OpenPorts                  []RowView // sorted by port
+}

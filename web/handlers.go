@@ -1,0 +1,247 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/target"
+	"github.com/vantagescan/vantage/static"
+	"github.com/vantagescan/vantage/templates"
+)
+
+// page returns the layout's view model.
+func page(title, description string, noindex bool) templates.Page {
+	return templates.Page{Title: title, Description: description, NoIndex: noindex, CSSPath: static.Path("css/app.css")}
+}
+
+// render writes a whole page at once (buffered, so a template error still
+// becomes a clean 500).
+func render(d Deps, w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		d.Log.Error("render", "path", r.URL.Path, "err", err)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func errorPage(d Deps, w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+	render(d, w, r, status, templates.ErrorPage(page(heading, message, true), status, heading, message))
+}
+
+func notFound(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		errorPage(d, w, r, http.StatusNotFound, "Page not found",
+			"There is nothing at this address. Scan results live at the link you were given when the scan started.")
+	}
+}
+
+func methodNotAllowed(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		errorPage(d, w, r, http.StatusMethodNotAllowed, "Not allowed", "This address does not take that kind of request.")
+	}
+}
+
+func serverError(d Deps, w http.ResponseWriter, r *http.Request) {
+	errorPage(d, w, r, http.StatusInternalServerError, "Something went wrong",
+		"Vantage hit a problem on its side. Please try again in a moment.")
+}
+
+// clientIP is the visitor's address as the socket saw it.
+func clientIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// formPresets are the presets the web form offers: those within the cap.
+func formPresets(maxPorts int) []templates.PresetOption {
+	var out []templates.PresetOption
+	for _, p := range ports.Presets() {
+		if len(p.Ports) > maxPorts {
+			continue
+		}
+		if p.Name == ports.PresetAll {
+			continue // all 65535 ports are for the command line
+		}
+		out = append(out, templates.PresetOption{Value: p.Name, Label: strings.ToUpper(p.Name[:1]) + p.Name[1:], Count: len(p.Ports)})
+	}
+	return out
+}
+
+func homePage(d Deps, w http.ResponseWriter, r *http.Request, status int, form templates.HomeForm) {
+	form.Presets = formPresets(d.MaxPorts)
+	form.MaxCustomPorts = d.MaxPorts
+	if ip := clientIP(r); ip.IsValid() {
+		form.VisitorIP = ip.String()
+	}
+	if form.Ports == "" {
+		form.Ports = ports.PresetCommon
+	}
+	p := page("Vantage — online port scanner",
+		"See which TCP ports of your server the internet can reach, with a security note for every open port.", false)
+	render(d, w, r, status, templates.Home(p, form, templates.ReferenceRows(), templates.FAQ()))
+}
+
+func home(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		homePage(d, w, r, http.StatusOK, templates.HomeForm{})
+	}
+}
+
+func catalog(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var rows []templates.CatalogRow
+		for _, e := range ports.Catalog() {
+			rows = append(rows, templates.CatalogRow{Port: e.Port, Service: e.Service, Name: e.Name,
+				Category: string(e.Category), Risk: e.Risk.String(), Note: e.Note})
+		}
+		render(d, w, r, http.StatusOK, templates.Ports(page("Port catalog — Vantage",
+			"Every port Vantage knows: the service, the risk when it is exposed, and what to do.", false), rows))
+	}
+}
+
+// maxFormBytes bounds a scan request's body.
+const maxFormBytes = 16 << 10
+
+func submit(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			homePage(d, w, r, http.StatusRequestEntityTooLarge, templates.HomeForm{
+				Errors: map[string]string{"host": "The form was too large or malformed; please type the host again."}})
+			return
+		}
+		form := templates.HomeForm{
+			Host:    strings.TrimSpace(r.PostFormValue("host")),
+			Ports:   r.PostFormValue("ports"),
+			Custom:  strings.TrimSpace(r.PostFormValue("custom")),
+			Consent: r.PostFormValue("consent") != "",
+			Errors:  map[string]string{},
+		}
+		visitor := clientIP(r)
+		if r.PostFormValue("target") == "self" && visitor.IsValid() {
+			form.Host = visitor.String()
+		}
+		status, req := validate(r.Context(), d, &form, visitor)
+		if len(form.Errors) > 0 {
+			homePage(d, w, r, status, form)
+			return
+		}
+		req.Client = visitor.String()
+		id, err := d.Runner.Submit(r.Context(), req)
+		switch {
+		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
+			w.Header().Set("Retry-After", "60")
+			form.Errors["host"] = "Vantage is busy with other scans right now. Please try again in a minute."
+			homePage(d, w, r, http.StatusServiceUnavailable, form)
+			return
+		case err != nil:
+			d.Log.Error("submit", "err", err)
+			serverError(d, w, r)
+			return
+		}
+		http.Redirect(w, r, "/scans/"+id, http.StatusSeeOther)
+	}
+}
+
+// validate checks the form and pins its target. It fills form.Errors (field
+// → message) and returns the status to answer with when there are any.
+func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor netip.Addr) (int, jobs.Request) {
+	status := http.StatusUnprocessableEntity
+	spec := "preset:" + form.Ports
+	if _, ok := ports.PresetByName(form.Ports); !ok {
+		form.Errors["ports"] = "Choose one of the port sets offered."
+	}
+	if form.Custom != "" {
+		spec = form.Custom
+	}
+	var list []uint16
+	if form.Errors["ports"] == "" {
+		var err error
+		if list, err = ports.Parse(spec, d.MaxPorts); err != nil {
+			field := "ports"
+			if form.Custom != "" {
+				field = "custom"
+			}
+			form.Errors[field] = err.Error()
+		}
+	}
+	if form.Host == "" {
+		form.Errors["host"] = "Type a host name or an IP address to scan."
+		return status, jobs.Request{}
+	}
+	pt, err := d.Pinner.Pin(ctx, form.Host, target.Auto)
+	if err != nil {
+		var te *target.Error
+		form.Errors["host"] = "That host cannot be scanned."
+		if errors.As(err, &te) {
+			form.Errors["host"] = te.Msg
+		}
+		switch {
+		case errors.Is(err, target.ErrForbidden):
+			status = http.StatusForbidden
+		case errors.Is(err, target.ErrResolver):
+			status = http.StatusBadGateway
+		}
+		return status, jobs.Request{}
+	}
+	if !form.Consent && pt.IP != visitor {
+		form.Errors["consent"] = "Confirm that you own this host or are authorised to scan it. (Scanning your own address needs no confirmation.)"
+	}
+	if pt.URLPort != 0 && form.Custom == "" && len(list) > 0 && !containsPort(list, pt.URLPort) {
+		// The port typed in a URL joins the set, so it is never silently dropped.
+		list = append(list, pt.URLPort)
+		spec += "," + strconv.Itoa(int(pt.URLPort))
+	}
+	return status, jobs.Request{Target: pt, PortSpec: spec, Ports: list}
+}
+
+func containsPort(list []uint16, p uint16) bool {
+	for _, q := range list {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = fmt.Fprintln(w, "ok")
+}
+
+func readyz(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !d.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintln(w, "shutting down")
+			return
+		}
+		if err := d.Store.Ping(r.Context()); err != nil {
+			d.Log.Error("readyz", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintln(w, "store unreachable")
+			return
+		}
+		_, _ = fmt.Fprintln(w, "ready")
+	}
+}

@@ -1,0 +1,192 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/scan"
+	"github.com/vantagescan/vantage/internal/store"
+	"github.com/vantagescan/vantage/templates"
+)
+
+// reasonWords says in words what each reason means.
+var reasonWords = map[string]string{
+	"syn-ack":          "a service accepted the connection",
+	"conn-refused":     "the host answered that nothing listens here",
+	"no-response":      "no response: a firewall is silently dropping it",
+	"host-unreach":     "host unreachable: a router or firewall rejected it",
+	"net-unreach":      "network unreachable: a router rejected it",
+	"admin-prohibited": "administratively prohibited: a firewall rejected it",
+}
+
+func rowView(r store.Result) templates.RowView {
+	v := templates.RowView{
+		Port: r.Port, State: r.State, Reason: r.Reason, ReasonText: reasonWords[r.Reason],
+		RTT: fmt.Sprintf("%.1f ms", float64(r.RTT.Microseconds())/1000), Service: "unknown",
+		Open: r.State == "open",
+	}
+	if e, ok := ports.Lookup(r.Port); ok {
+		v.Service, v.Name, v.Risk = e.Service, e.Name, e.Risk.String()
+		if v.Open {
+			v.Note = e.Note
+		}
+	}
+	return v
+}
+
+func statusText(s store.Status, position int) string {
+	switch s {
+	case store.Queued:
+		if position > 0 {
+			return fmt.Sprintf("Waiting to start (number %d in the queue)", position)
+		}
+		return "Waiting to start"
+	case store.Running:
+		return "Scanning"
+	case store.Done:
+		return "Finished"
+	case store.Failed:
+		return "Failed"
+	case store.Cancelled:
+		return "Cancelled"
+	case store.Interrupted:
+		return "Interrupted"
+	}
+	return string(s)
+}
+
+// results streams a scan's page: the head at once, then every row as it
+// is decided (flushed), then the summary. It needs no script.
+func results(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if !store.ValidID(id) {
+			notFound(d)(w, r)
+			return
+		}
+		snap, err := d.Runner.Watch(r.Context(), id, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			notFound(d)(w, r)
+			return
+		}
+		if err != nil {
+			d.Log.Error("results", "id", id, "err", err)
+			serverError(d, w, r)
+			return
+		}
+		sc := snap.Scan
+		head := templates.ResultsHead{
+			ID: id, Target: sc.Target, Host: sc.Host, IP: sc.IP.String(), PortSpec: sc.PortSpec, PortCount: sc.PortCount,
+			Created: sc.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Status: string(sc.Status),
+			StatusText: statusText(sc.Status, snap.Position), Live: !sc.Status.Final(),
+			ShareURL: shareURL(r, id),
+		}
+		if snap.Changed == nil { // finished: rows by port
+			slices.SortFunc(snap.Rows, func(a, b store.Result) int { return cmp.Compare(a.Port, b.Port) })
+		}
+		var all []store.Result
+		final := sc
+		rows := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+			s, cursor := snap, 0
+			for {
+				for _, row := range s.Rows {
+					if err := templates.ResultRow(rowView(row)).Render(ctx, w); err != nil {
+						return err
+					}
+					cursor = max(cursor, row.Seq)
+				}
+				all = append(all, s.Rows...)
+				final = s.Scan
+				if s.Changed == nil {
+					return nil
+				}
+				flush(w)
+				select {
+				case <-s.Changed:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				var err error
+				if s, err = d.Runner.Watch(ctx, id, cursor); err != nil {
+					return err
+				}
+			}
+		})
+		summary := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+			return templates.Summary(summaryView(final, all)).Render(ctx, w)
+		})
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Robots-Tag", "noindex")
+		h.Set("Referrer-Policy", "no-referrer")
+		p := page("Scan of "+sc.Host+" — Vantage", "Port scan results", true)
+		if err := templates.Results(p, head, rows, summary).Render(r.Context(), w); err != nil && r.Context().Err() == nil {
+			d.Log.Error("results stream", "id", id, "err", err)
+		}
+	}
+}
+
+// humanDuration reads well at every scale: "4 ms", "0.62 s", "1 min 5 s".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", max(d.Milliseconds(), 1))
+	case d < time.Minute:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
+	}
+}
+
+// flush pushes what templ buffered to the visitor now.
+func flush(w io.Writer) {
+	if f, ok := w.(interface{ Flush() error }); ok {
+		_ = f.Flush()
+	} else if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func shareURL(r *http.Request, id string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/scans/" + id
+}
+
+// summaryView reads the final record: counts, verdict, open ports first.
+func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
+	v := templates.SummaryView{Status: string(sc.Status), StatusText: statusText(sc.Status, 0), Reason: sc.Reason, Total: sc.PortCount}
+	for _, r := range rows {
+		switch r.State {
+		case "open":
+			v.Open++
+			v.OpenPorts = append(v.OpenPorts, rowView(r))
+		case "closed":
+			v.Closed++
+		case "filtered":
+			v.Filtered++
+		}
+	}
+	slices.SortFunc(v.OpenPorts, func(a, b templates.RowView) int { return cmp.Compare(a.Port, b.Port) })
+	var sum scan.Summary
+	if len(sc.Summary) > 0 && json.Unmarshal(sc.Summary, &sum) == nil {
+		v.Duration = humanDuration(sum.Duration)
+		v.Verdict = sum.Verdict()
+		v.AllFiltered = sum.AllFiltered()
+	}
+	return v
+}

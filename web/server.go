@@ -1,0 +1,65 @@
+// Package web is Vantage's HTTP service: NewServer returns the whole
+// application as one http.Handler, every route is in routes.go, handlers
+// are maker funcs over small interfaces. It turns requests into calls on
+// internal/* and renders templates; it never opens a socket to a scan
+// target itself (cmd → web → templates, static, internal/*).
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/target"
+)
+
+// scanRunner is what the handlers need of the job runner.
+type scanRunner interface {
+	Submit(ctx context.Context, req jobs.Request) (string, error)
+	Watch(ctx context.Context, id string, after int) (jobs.Snapshot, error)
+}
+
+// pinner turns what a person typed into a pinned, allowed target.
+type pinner interface {
+	Pin(ctx context.Context, raw string, fam target.Family) (target.PinnedTarget, error)
+}
+
+// pinger answers readiness checks.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the service's dependencies.
+type Deps struct {
+	Log      *slog.Logger
+	Runner   scanRunner
+	Pinner   pinner
+	Store    pinger
+	MaxPorts int // largest port set the form accepts
+	// Ready reports false while the service is shutting down.
+	Ready func() bool
+	Now   func() time.Time
+}
+
+// NewServer returns the service as one handler.
+func NewServer(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxPorts <= 0 {
+		d.MaxPorts = DefaultMaxPorts
+	}
+	if d.Ready == nil {
+		d.Ready = func() bool { return true }
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return routes(d)
+}
+
+// DefaultMaxPorts caps a web scan: the extended preset (1-1023 plus the
+// catalog) fits; all 65535 ports are for the command line.
+const DefaultMaxPorts = 2048

@@ -1,0 +1,283 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/scan"
+	"github.com/vantagescan/vantage/internal/store"
+	"github.com/vantagescan/vantage/internal/target"
+)
+
+// testService is the real service over a temporary database, allowed to
+// scan loopback only.
+type testService struct {
+	srv    *httptest.Server
+	store  *store.SQLite
+	runner *jobs.Runner
+	ready  atomic.Bool
+}
+
+func newService(t *testing.T, scanCfg scan.Config, maxQueued int) *testService {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, Scan: scanCfg, MaxRunning: 1, MaxQueued: maxQueued, Grace: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ts := &testService{store: st, runner: runner}
+	ts.ready.Store(true)
+	ts.srv = httptest.NewServer(NewServer(Deps{
+		Runner: runner, Pinner: &target.Pinner{Policy: policy}, Store: st, MaxPorts: 300,
+		Ready: ts.ready.Load,
+	}))
+	t.Cleanup(func() {
+		runner.Shutdown(context.Background())
+		ts.srv.Close()
+		st.Close()
+	})
+	return ts
+}
+
+// client does not follow redirects, so tests see the 303.
+var client = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       30 * time.Second,
+}
+
+func get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func post(t *testing.T, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := client.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestPages(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	tests := []struct {
+		path   string
+		status int
+		want   []string
+	}{
+		{"/", 200, []string{`action="/scans"`, `name="host"`, `name="consent"`, "Quick", "Common", "Is port scanning legal?", `href="/ports#p-3306"`}},
+		{"/ports", 200, []string{`id="p-22"`, `id="p-27017"`, "mongodb"}},
+		{"/healthz", 200, []string{"ok"}},
+		{"/readyz", 200, []string{"ready"}},
+		{"/nope", 404, []string{"Page not found"}},
+		{"/scans/not-an-id", 404, []string{"Page not found"}},
+		{"/scans/" + store.NewID(), 404, []string{"Page not found"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, body := get(t, ts.srv.URL+tt.path)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %q", w)
+				}
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+				t.Errorf("CSP %q", csp)
+			}
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Error("no nosniff")
+			}
+		})
+	}
+	if _, body := get(t, ts.srv.URL+"/"); strings.Contains(body, "Extended") {
+		t.Error("the form offers a preset above the port cap")
+	}
+	if resp, _ := get(t, ts.srv.URL+"/scans"); resp.StatusCode != 405 {
+		t.Errorf("GET /scans: %d, want 405", resp.StatusCode)
+	}
+	ts.ready.Store(false)
+	if resp, _ := get(t, ts.srv.URL+"/readyz"); resp.StatusCode != 503 {
+		t.Errorf("readyz while shutting down: %d", resp.StatusCode)
+	}
+}
+
+func TestSubmitValidation(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	tests := []struct {
+		name   string
+		form   url.Values
+		status int
+		field  string // the input that must carry aria-invalid
+		want   string
+	}{
+		{"empty host", url.Values{"host": {""}, "ports": {"quick"}, "consent": {"on"}}, 422, "host", "Type a host name"},
+		{"special-use name", url.Values{"host": {"localhost"}, "ports": {"quick"}, "consent": {"on"}}, 422, "host", "localhost"},
+		{"private address", url.Values{"host": {"10.0.0.1"}, "ports": {"quick"}, "consent": {"on"}}, 403, "host", "private"},
+		{"metadata", url.Values{"host": {"169.254.169.254"}, "ports": {"quick"}, "consent": {"on"}}, 403, "host", "Vantage scans only public addresses"},
+		{"no consent for another host", url.Values{"host": {"127.0.0.2"}, "ports": {"quick"}}, 422, "consent", "authorised"},
+		{"bad custom ports", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"22,http"}, "consent": {"on"}}, 422, "custom", "http"},
+		{"too many ports", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"1-5000"}, "consent": {"on"}}, 422, "custom", "300"},
+		{"unknown preset", url.Values{"host": {"127.0.0.1"}, "ports": {"everything"}, "consent": {"on"}}, 422, "ports", "Choose one"},
+		{"xss", url.Values{"host": {`"><script>alert(1)</script>`}, "ports": {"quick"}, "consent": {"on"}}, 422, "host", "&lt;script&gt;"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := post(t, ts.srv.URL+"/scans", tt.form)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if !strings.Contains(body, tt.want) {
+				t.Errorf("body lacks %q", tt.want)
+			}
+			if strings.Contains(body, "<script>") {
+				t.Error("the typed script came back unescaped")
+			}
+			if !strings.Contains(body, `aria-invalid="true"`) || !strings.Contains(body, `role="alert"`) {
+				t.Error("no accessible error marking")
+			}
+			if h := tt.form.Get("host"); h != "" && !strings.Contains(body, `value="`+html.EscapeString(h)+`"`) {
+				t.Errorf("the typed host was not kept in the form")
+			}
+		})
+	}
+	big := url.Values{"host": {strings.Repeat("a", 20<<10)}}
+	if resp, _ := post(t, ts.srv.URL+"/scans", big); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized form: %d", resp.StatusCode)
+	}
+}
+
+// TestOwnAddressNeedsNoConsent: "Scan my IP" fills in the visitor's
+// address, which needs no consent box.
+func TestOwnAddressNeedsNoConsent(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	resp, _ := post(t, ts.srv.URL+"/scans", url.Values{"target": {"self"}, "ports": {"quick"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/scans/") {
+		t.Fatalf("status %d location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestResultsStreamBeforeTheScanEnds reads a results page as it arrives: a
+// row must come while the scan is still running, then every row and the
+// summary.
+func TestResultsStreamBeforeTheScanEnds(t *testing.T) {
+	// 8 ports at 4 a second: about 2 s, and too few rows to fill any
+	// buffer on the way, so only a real flush brings a row early.
+	ts := newService(t, scan.Config{Rate: 4, Burst: 1}, 5)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	open := netip.MustParseAddrPort(l.Addr().String()).Port()
+	resp, _ := post(t, ts.srv.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"},
+		"custom": {"61000-61006," + strconv.Itoa(int(open))}, "consent": {"on"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d", resp.StatusCode)
+	}
+	loc := resp.Header.Get("Location")
+	id := strings.TrimPrefix(loc, "/scans/")
+
+	page, err := client.Get(ts.srv.URL + loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Body.Close()
+	if page.Header.Get("X-Robots-Tag") != "noindex" || page.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("results headers: %v", page.Header)
+	}
+	r := bufio.NewReader(page.Body)
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), `<tr id="port-`) {
+		chunk := make([]byte, 512)
+		n, err := r.Read(chunk)
+		seen.Write(chunk[:n])
+		if err != nil {
+			t.Fatalf("stream ended before any row: %v\n%s", err, seen.String())
+		}
+	}
+	sc, err := ts.store.Scan(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Status.Final() {
+		t.Errorf("the first row arrived only after the scan ended (%s): the page is not streaming", sc.Status)
+	}
+	rest, _ := io.ReadAll(r)
+	body := seen.String() + string(rest)
+	if n := strings.Count(body, `<tr id="port-`); n != 8 {
+		t.Errorf("%d rows, want 8", n)
+	}
+	for _, want := range []string{`id="summary"`, "1 open", "7 closed", "Finished", `<meta name="robots" content="noindex">`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+
+	// The share link, reloaded after the end, renders from the store,
+	// sorted by port.
+	_, again := get(t, ts.srv.URL+loc)
+	if strings.Count(again, `<tr id="port-`) != 8 || strings.Index(again, `id="port-61000"`) > strings.Index(again, `id="port-61001"`) {
+		t.Errorf("finished page: rows missing or not sorted")
+	}
+}
+
+func TestQueueFullAnswers503(t *testing.T) {
+	ts := newService(t, scan.Config{Rate: 5, Burst: 1}, 1) // slow scans, one slot, one place in the queue
+	form := url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000-61009"}, "consent": {"on"}}
+	codes := []int{}
+	for range 4 {
+		resp, _ := post(t, ts.srv.URL+"/scans", form)
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+	}
+	if codes[len(codes)-1] != http.StatusServiceUnavailable {
+		t.Errorf("codes %v: the queue never filled", codes)
+	}
+}
