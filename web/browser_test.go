@@ -1,0 +1,192 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/vantagescan/vantage/internal/scan"
+)
+
+// EnvBrowser set to 1 (CI sets it) makes a missing Chromium a failure
+// instead of a skip.
+const EnvBrowser = "VANTAGE_BROWSER"
+
+// artefacts is where the browser test leaves its screenshots.
+func artefacts(t *testing.T) string {
+	dir := os.Getenv("VANTAGE_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "vantage-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser starts headless Chromium with the flags that keep it off the
+// network (TESTING.md), or skips the test when there is none.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv(EnvBrowser) == "1" {
+			t.Fatalf("%s=1 but chromium is not installed: %v", EnvBrowser, err)
+		}
+		t.Skipf("no chromium (set %s=1 to make this a failure)", EnvBrowser)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// viewport sizes the page as a desktop (1280) or a phone (390) would.
+func viewport(width int64) chromedp.Action[chromedp.Void] {
+	if width < 600 {
+		return chromedp.EmulateViewport(width, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+	}
+	return chromedp.EmulateViewport(width, 900)
+}
+
+// count returns how many elements match a CSS selector right now.
+func count(ctx context.Context, sel string) (int, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string, width int64) {
+	t.Helper()
+	if err := chromedp.Do(ctx, viewport(width)); err != nil {
+		t.Fatalf("viewport %d: %v", width, err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(artefacts(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// TestBrowserScan is the person's path in a real browser: open the form,
+// fill it in, submit, watch rows arrive before the scan ends, reach the
+// summary, reload the share link — and the same with JavaScript off.
+func TestBrowserScan(t *testing.T) {
+	ctx := browser(t)
+	ts := newService(t, scan.Config{Rate: 8, Burst: 1}, 5) // 20 ports: about 2.5 s
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	open := strconv.Itoa(int(netip.MustParseAddrPort(l.Addr().String()).Port()))
+
+	for _, js := range []bool{true, false} {
+		t.Run(fmt.Sprintf("javascript=%v", js), func(t *testing.T) {
+			if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !js}); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx,
+				viewport(1280),
+				chromedp.Navigate(ts.srv.URL+"/"),
+				chromedp.WaitVisible(chromedp.CSS("#host")),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if js {
+				screenshot(t, ctx, "landing-desktop.png", 1280)
+				screenshot(t, ctx, "landing-phone.png", 390)
+				if err := chromedp.Do(ctx, viewport(1280)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := chromedp.Do(ctx,
+				chromedp.SendKeys(chromedp.CSS("#host"), "127.0.0.1"),
+				chromedp.SendKeys(chromedp.CSS("#custom"), "61000-61018,"+open),
+				chromedp.Click(chromedp.CSS("#consent")),
+				chromedp.Click(chromedp.CSS("button[type=submit]:not([name=target])"), chromedp.NodeVisible),
+			)
+			if err != nil {
+				t.Fatalf("fill in the form: %v", err)
+			}
+			// Poll the page while it loads: rows must show before the summary.
+			sawRowsFirst := false
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				rows, err1 := count(ctx, `tr[id^="port-"]`)
+				summary, err2 := count(ctx, `#summary`)
+				if err1 != nil || err2 != nil {
+					continue // the page is between documents
+				}
+				if rows > 0 && summary == 0 {
+					sawRowsFirst = true
+				}
+				if summary > 0 {
+					break
+				}
+			}
+			if !sawRowsFirst {
+				t.Error("never saw a row before the summary: the results page did not stream")
+			}
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#summary"))); err != nil {
+				t.Fatal(err)
+			}
+			url, err := chromedp.Run(ctx, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows, _ := count(ctx, `tr[id^="port-"]`); rows != 20 {
+				t.Errorf("%d rows on the page, want 20", rows)
+			}
+			if js {
+				screenshot(t, ctx, "results-desktop.png", 1280)
+				screenshot(t, ctx, "results-phone.png", 390)
+				if err := chromedp.Do(ctx, viewport(1280)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The share link, reloaded: the finished page from the store.
+			if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#summary"))); err != nil {
+				t.Fatal(err)
+			}
+			if rows, _ := count(ctx, `tr[id^="port-"]`); rows != 20 {
+				t.Errorf("reloaded share link: %d rows, want 20", rows)
+			}
+		})
+	}
+}
