@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/netip"
+	"net/url"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,5 +116,105 @@ func TestScanLabByName(t *testing.T) {
 		if !strings.Contains(stderr, "port 443, taken from the URL") {
 			t.Errorf("stderr does not say where the port came from: %q", stderr)
 		}
+	}
+}
+
+// serveProcess runs the real binary's web service and returns its base
+// URL once it prints it.
+func serveProcess(t *testing.T, db string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(vantageBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if _, u, ok := strings.Cut(lines.Text(), "serving on "); ok {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return cmd, u
+		}
+	}
+	t.Fatalf("vantage serve never said where it serves: %v", lines.Err())
+	return nil, ""
+}
+
+// TestServeRestartMidScan kills the service while a scan runs, starts it
+// again on the same database, and reads the share link: the rows found
+// before the kill are there and the scan says it was interrupted. Then a
+// graceful stop (SIGTERM) mid-scan ends the scan as cancelled.
+func TestServeRestartMidScan(t *testing.T) {
+	rules := map[uint16]netlab.Rule{22: netlab.Open}
+	for p := uint16(1); p <= 200; p++ {
+		if p != 22 {
+			rules[p] = netlab.Drop
+		}
+	}
+	lab := netlabtest.New(t, netlab.Config{Name: "restart", Ports: rules, Link: netlab.Link{Delay: time.Millisecond}})
+	db := filepath.Join(t.TempDir(), "v.db")
+	allow := labAllow(lab)[1:] // without the leading "scan"
+	noRedirect := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	startScan := func(base string) (string, *http.Response) {
+		resp, err := noRedirect.PostForm(base+"/scans", url.Values{"host": {lab.Addr4().String()}, "ports": {"quick"}, "custom": {"1-200"}, "consent": {"on"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("submit: %d", resp.StatusCode)
+		}
+		share := base + resp.Header.Get("Location")
+		page, err := noRedirect.Get(share)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Read until the open port's row has streamed in.
+		r := bufio.NewReader(page.Body)
+		var seen strings.Builder
+		for !strings.Contains(seen.String(), `id="port-22"`) {
+			b := make([]byte, 1024)
+			n, err := r.Read(b)
+			seen.Write(b[:n])
+			if err != nil {
+				t.Fatalf("stream ended before port 22: %v", err)
+			}
+		}
+		return resp.Header.Get("Location"), page
+	}
+
+	cmd, base := serveProcess(t, db, allow...)
+	loc, page := startScan(base)
+	time.Sleep(300 * time.Millisecond) // the row's batch reaches the database
+	_ = cmd.Process.Kill()             // no shutdown: a crash
+	_ = cmd.Wait()
+	page.Body.Close()
+
+	cmd, base = serveProcess(t, db, append(allow, "--grace", "100ms")...)
+	resp, err := noRedirect.Get(base + loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`id="port-22"`, "Interrupted", "restarted while this scan was running"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("after the restart the share link lacks %q", want)
+		}
+	}
+
+	_, page = startScan(base)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	rest, _ := io.ReadAll(page.Body) // the stream ends when the scan is cancelled
+	page.Body.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("graceful stop: %v", err)
+	}
+	if !strings.Contains(string(rest), "Cancelled") {
+		t.Errorf("the page streamed during SIGTERM does not end cancelled:\n%s", rest)
 	}
 }
