@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: run test build bench-scan fmt lint vet fmt-check generate generate-check fuzz clean
+.PHONY: run test audit build bench-scan fmt lint vet fmt-check generate generate-check fuzz clean
 
 ## run: build and serve on http://localhost:8080 with the embedded SQLite store (./data/vantage.db)
 run: build
@@ -19,6 +19,20 @@ run: build
 ##       interfaces and the two CPUs; one package at a time keeps them honest.
 test: generate-check fmt-check vet
 	$(GO) test -race -count=1 -p 1 -timeout 15m $(PKGS)
+
+AUDIT := web/testdata/audit
+
+## audit: the Nu HTML Checker and axe-core (pinned in $(AUDIT)/package.json) on
+##        every kind of page; needs java, npm and chromium
+audit: $(AUDIT)/node_modules/.installed
+	VANTAGE_AUDIT=1 VANTAGE_BROWSER=1 \
+	VNU_JAR=$(CURDIR)/$(AUDIT)/node_modules/vnu-jar/build/dist/vnu.jar \
+	AXE_JS=$(CURDIR)/$(AUDIT)/node_modules/axe-core/axe.min.js \
+	$(GO) test -count=1 -run '^TestAudit$$' -v ./web/
+
+$(AUDIT)/node_modules/.installed: $(AUDIT)/package.json $(AUDIT)/package-lock.json
+	npm ci --prefix $(AUDIT) --no-audit --no-fund
+	touch $@
 
 ## generate: regenerate the templ components (the generated code is committed)
 generate:

@@ -1,0 +1,124 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vantagescan/vantage/internal/scan"
+)
+
+// TestAudit runs the audits a user's tools would: the Nu HTML Checker must
+// report no error and axe-core no violation on the landing page, the
+// catalog, a form with errors, a 100-port results page and the 404 page.
+// make audit runs it with the pinned tools (web/testdata/audit).
+func TestAudit(t *testing.T) {
+	if os.Getenv("VANTAGE_AUDIT") != "1" {
+		t.Skip("set VANTAGE_AUDIT=1 (make audit) to run the HTML and accessibility audits")
+	}
+	vnu, axe := os.Getenv("VNU_JAR"), os.Getenv("AXE_JS")
+	axeSrc, err := os.ReadFile(axe)
+	if err != nil || vnu == "" {
+		t.Fatalf("VNU_JAR and AXE_JS must name the pinned tools: %v", err)
+	}
+	ts := newService(t, scan.Config{}, 5)
+	base := ts.srv.URL
+
+	// A finished 100-port scan with one open port.
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	open := strconv.Itoa(int(netip.MustParseAddrPort(l.Addr().String()).Port()))
+	resp, _ := post(t, base+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000-61098," + open}, "consent": {"on"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d", resp.StatusCode)
+	}
+	results := resp.Header.Get("Location")
+	_, _ = get(t, base+results) // reads until the scan is done
+
+	pages := map[string]func() (*http.Response, error){
+		"home":    func() (*http.Response, error) { return client.Get(base + "/") },
+		"catalog": func() (*http.Response, error) { return client.Get(base + "/ports") },
+		"results": func() (*http.Response, error) { return client.Get(base + results) },
+		"404":     func() (*http.Response, error) { return client.Get(base + "/no-such-page") },
+		"form-errors": func() (*http.Response, error) {
+			return client.PostForm(base+"/scans", url.Values{"host": {"10.0.0.1"}, "ports": {"quick"}})
+		},
+	}
+	dir := t.TempDir()
+	var files []string
+	for name, fetch := range pages {
+		resp, err := fetch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Logf("%s: %d, %.1f KB", name, resp.StatusCode, float64(len(body))/1024)
+		f := filepath.Join(dir, name+".html")
+		if err := os.WriteFile(f, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+
+	t.Run("nu-html-checker", func(t *testing.T) {
+		var out bytes.Buffer
+		cmd := exec.Command("java", append([]string{"-jar", vnu, "--errors-only", "--format", "text"}, files...)...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil || strings.Contains(out.String(), "error:") || !strings.Contains(out.String(), "No errors found") {
+			t.Errorf("vnu: %v\n%s", err, out.String())
+		}
+	})
+
+	t.Run("axe-core", func(t *testing.T) {
+		ctx := browser(t)
+		urls := map[string]string{"home": base + "/", "catalog": base + "/ports", "results": base + results, "404": base + "/no-such-page"}
+		for name, u := range urls {
+			for _, width := range []int64{1280, 390} {
+				if err := chromedp.Do(ctx, viewport(width), chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](string(axeSrc))); err != nil {
+					t.Fatalf("inject axe: %v", err)
+				}
+				ctxRun, cancel := context.WithTimeout(ctx, 30*time.Second)
+				violations, err := chromedp.Run(ctxRun, chromedp.Evaluate[[]string](
+					`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa','best-practice']}})
+					   .then(r => r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ')'))`,
+					chromedp.EvalAwaitPromise))
+				cancel()
+				if err != nil {
+					t.Fatalf("axe.run on %s: %v", name, err)
+				}
+				if len(violations) > 0 {
+					t.Errorf("axe on %s at %dpx: %s", name, width, strings.Join(violations, "; "))
+				}
+			}
+		}
+	})
+}
