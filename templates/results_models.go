@@ -33,5 +33,14 @@ type SummaryView struct {
 	Duration                   string
 	Verdict                    string
 	AllFiltered                bool
-	OpenPorts                  []RowView // sorted by port
+	OpenPorts                  []RowView  // sorted by port
+	Grid                       []GridCell // every port, sorted
+	Final                      bool       // nothing more will come
+	AgainURL                   string     // the form, filled in with this scan's host and ports
+}
+
+// GridCell is one port in the at-a-glance grid.
+type GridCell struct {
+	Port  uint16
+	State string
 }

@@ -100,10 +100,21 @@ func homePage(d Deps, w http.ResponseWriter, r *http.Request, status int, form t
 	render(d, w, r, status, templates.Home(p, form, templates.ReferenceRows(), templates.FAQ()))
 }
 
+// home shows the form, filled in from the query when a results page's
+// "Scan this host again" link led here (nothing is scanned by a GET).
 func home(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		homePage(d, w, r, http.StatusOK, templates.HomeForm{})
+		q := r.URL.Query()
+		form := templates.HomeForm{Host: clip(q.Get("host"), templates.MaxHostLength), Custom: clip(q.Get("custom"), templates.MaxSpecLength)}
+		homePage(d, w, r, http.StatusOK, form)
 	}
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 func catalog(d Deps) http.HandlerFunc {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -169,8 +170,10 @@ func shareURL(r *http.Request, id string) string {
 
 // summaryView reads the final record: counts, verdict, open ports first.
 func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
-	v := templates.SummaryView{Status: string(sc.Status), StatusText: statusText(sc.Status, 0), Reason: sc.Reason, Total: sc.PortCount}
+	v := templates.SummaryView{Status: string(sc.Status), StatusText: statusText(sc.Status, 0), Reason: sc.Reason, Total: sc.PortCount,
+		Final: sc.Status.Final(), AgainURL: "/?" + url.Values{"host": {sc.Target}, "custom": {sc.PortSpec}}.Encode()}
 	for _, r := range rows {
+		v.Grid = append(v.Grid, templates.GridCell{Port: r.Port, State: r.State})
 		switch r.State {
 		case "open":
 			v.Open++
@@ -182,6 +185,7 @@ func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 		}
 	}
 	slices.SortFunc(v.OpenPorts, func(a, b templates.RowView) int { return cmp.Compare(a.Port, b.Port) })
+	slices.SortFunc(v.Grid, func(a, b templates.GridCell) int { return cmp.Compare(a.Port, b.Port) })
 	var sum scan.Summary
 	if len(sc.Summary) > 0 && json.Unmarshal(sc.Summary, &sum) == nil {
 		v.Duration = humanDuration(sum.Duration)

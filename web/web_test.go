@@ -128,6 +128,9 @@ func TestPages(t *testing.T) {
 	if _, body := get(t, ts.srv.URL+"/"); strings.Contains(body, "Extended") {
 		t.Error("the form offers a preset above the port cap")
 	}
+	if _, body := get(t, ts.srv.URL+"/?host=example.com&custom=22%2C443"); !strings.Contains(body, `value="example.com"`) || !strings.Contains(body, `value="22,443"`) {
+		t.Error("the form is not filled in from the query")
+	}
 	if resp, _ := get(t, ts.srv.URL+"/scans"); resp.StatusCode != 405 {
 		t.Errorf("GET /scans: %d, want 405", resp.StatusCode)
 	}
@@ -261,6 +264,11 @@ func TestResultsStreamBeforeTheScanEnds(t *testing.T) {
 	// The share link, reloaded after the end, renders from the store,
 	// sorted by port.
 	_, again := get(t, ts.srv.URL+loc)
+	for _, want := range []string{`class="port-grid"`, "Scan this host again", `href="/?custom=61000-61006%2C`} {
+		if !strings.Contains(again, want) {
+			t.Errorf("finished page lacks %q", want)
+		}
+	}
 	if strings.Count(again, `<tr id="port-`) != 8 || strings.Index(again, `id="port-61000"`) > strings.Index(again, `id="port-61001"`) {
 		t.Errorf("finished page: rows missing or not sorted")
 	}
