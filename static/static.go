@@ -29,7 +29,7 @@ const hashLen = 10
 // cacheForever is sent with every asset: its URL changes when its content does.
 const cacheForever = "public, max-age=31536000, immutable"
 
-//go:embed css img
+//go:embed css img js
 var files embed.FS
 
 // asset is one embedded file, ready to serve.

@@ -14,6 +14,7 @@ type Page struct {
 	NoIndex     bool   // adds <meta name="robots" content="noindex"> (results pages)
 	CSSPath     string // the stylesheet URL, e.g. static.Path("app.css"); omitted when empty
 	IconPath    string // the SVG favicon URL, e.g. static.Path("favicon.svg"); omitted when empty
+	ScriptPath  string // the optional enhancement script, loaded async; omitted when empty
 	Current     string // the site navigation entry to mark as current: NavScan, NavPorts or ""
 }
 

@@ -146,7 +146,7 @@ func TestBrowserScan(t *testing.T) {
 				t.Fatalf("fill in the form: %v", err)
 			}
 			// Poll the page while it loads: rows must show before the summary.
-			sawRowsFirst := false
+			sawRowsFirst, sawProgress := false, false
 			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 				rows, err1 := count(ctx, `tr[id^="port-"]`)
 				summary, err2 := count(ctx, `#summary`)
@@ -155,6 +155,9 @@ func TestBrowserScan(t *testing.T) {
 				}
 				if rows > 0 && summary == 0 {
 					sawRowsFirst = true
+					if n, _ := count(ctx, `#progress progress`); n > 0 {
+						sawProgress = true
+					}
 				}
 				if summary > 0 {
 					break
@@ -162,6 +165,12 @@ func TestBrowserScan(t *testing.T) {
 			}
 			if !sawRowsFirst {
 				t.Error("never saw a row before the summary: the results page did not stream")
+			}
+			if sawProgress != js {
+				t.Errorf("progress bar shown: %v, with JavaScript %v", sawProgress, js)
+			}
+			if n, _ := count(ctx, `#share + button`); (n == 1) != js {
+				t.Errorf("copy button present: %v, with JavaScript %v", n == 1, js)
 			}
 			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#summary"))); err != nil {
 				t.Fatal(err)

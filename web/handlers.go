@@ -22,7 +22,8 @@ import (
 
 // page returns the layout's view model.
 func page(title, description string, noindex bool) templates.Page {
-	return templates.Page{Title: title, Description: description, NoIndex: noindex, CSSPath: static.Path("css/app.css")}
+	return templates.Page{Title: title, Description: description, NoIndex: noindex,
+		CSSPath: static.Path("css/app.css"), IconPath: static.Path("img/favicon.svg"), ScriptPath: static.Path("js/app.js")}
 }
 
 // render writes a whole page at once (buffered, so a template error still
