@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/vantagescan/vantage/static"
 )
@@ -11,7 +12,9 @@ import (
 // routes is every route of the service, in one place.
 func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
-	r.Use(recoverer(d), securityHeaders)
+	// Compress flushes through (chi's writer is an http.Flusher), so the
+	// results page still streams row by row.
+	r.Use(recoverer(d), securityHeaders, middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"))
 
 	r.Get("/", home(d))
 	r.Post("/scans", submit(d))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"log/slog"
 	"context"
 	"html"
 	"io"
@@ -289,3 +290,19 @@ func TestQueueFullAnswers503(t *testing.T) {
 		t.Errorf("codes %v: the queue never filled", codes)
 	}
 }
+
+// TestPanicGivesTheFriendly500 checks the recoverer: the visitor gets the
+// error page, never the panic or a stack.
+func TestPanicGivesTheFriendly500(t *testing.T) {
+	h := recoverer(Deps{Log: discardLog()})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("database password is hunter2")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body := rec.Body.String()
+	if rec.Code != 500 || !strings.Contains(body, "Something went wrong") || strings.Contains(body, "hunter2") || strings.Contains(body, "goroutine") {
+		t.Errorf("%d:\n%s", rec.Code, body)
+	}
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
