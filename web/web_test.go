@@ -2,10 +2,10 @@ package web
 
 import (
 	"bufio"
-	"log/slog"
 	"context"
 	"html"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
