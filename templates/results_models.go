@@ -9,6 +9,7 @@ type ResultsHead struct {
 	Status, StatusText   string
 	Live                 bool // the scan was queued or running when the page loaded
 	ShareURL             string
+	Notice               string // e.g. why an earlier scan is shown
 }
 
 // RowView is one decided port on a results page.

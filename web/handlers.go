@@ -5,13 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/ports"
@@ -62,8 +66,12 @@ func serverError(d Deps, w http.ResponseWriter, r *http.Request) {
 		"Vantage hit a problem on its side. Please try again in a moment.")
 }
 
-// clientIP is the visitor's address as the socket saw it.
+// clientIP is the visitor's address (see clientAddress), falling back to
+// the socket's peer.
 func clientIP(r *http.Request) netip.Addr {
+	if a := middleware.GetClientIPAddr(r.Context()); a.IsValid() {
+		return a.Unmap()
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}
@@ -149,15 +157,31 @@ func submit(d Deps) http.HandlerFunc {
 			Errors:  map[string]string{},
 		}
 		visitor := clientIP(r)
+		if d.Clients != nil {
+			// Every scan request counts, even one the cooldown answers.
+			if ok, retry := d.Clients.Allow(visitor); !ok {
+				rateLimited(d, w, r, retry)
+				return
+			}
+		}
 		if r.PostFormValue("target") == "self" && visitor.IsValid() {
 			form.Host = visitor.String()
 		}
 		status, req := validate(r.Context(), d, &form, visitor)
 		if len(form.Errors) > 0 {
+			d.Log.Info("scan refused", "client", visitor.String(), "status", status, "errors", form.Errors)
 			homePage(d, w, r, status, form)
 			return
 		}
 		req.Client = visitor.String()
+		canonical := ports.Format(slices.Sorted(slices.Values(req.Ports)))
+		if d.Cooldown != nil {
+			if id, ok := d.Cooldown.Recent(req.Target.IP, canonical); ok {
+				d.Log.Info("scan answered by cooldown", "client", req.Client, "id", id)
+				http.Redirect(w, r, "/scans/"+id+"?recent=1", http.StatusSeeOther)
+				return
+			}
+		}
 		id, err := d.Runner.Submit(r.Context(), req)
 		switch {
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
@@ -170,8 +194,32 @@ func submit(d Deps) http.HandlerFunc {
 			serverError(d, w, r)
 			return
 		}
+		if d.Cooldown != nil {
+			d.Cooldown.Remember(req.Target.IP, canonical, id)
+		}
 		http.Redirect(w, r, "/scans/"+id, http.StatusSeeOther)
 	}
+}
+
+func crossOrigin(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d.Log.Info("scan refused", "client", clientIP(r).String(), "reason", "cross-origin")
+		errorPage(d, w, r, http.StatusForbidden, "Start scans from Vantage's own page",
+			"This scan request came from another website. Open Vantage and use its form to start a scan.")
+	}
+}
+
+// rateLimited answers 429 with Retry-After and says when to come back.
+func rateLimited(d Deps, w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := int(math.Ceil(retry.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	when := fmt.Sprintf("in about %d seconds", secs)
+	if secs >= 90 {
+		when = fmt.Sprintf("in about %d minutes", (secs+59)/60)
+	}
+	d.Log.Info("scan refused", "client", clientIP(r).String(), "reason", "rate-limited")
+	errorPage(d, w, r, http.StatusTooManyRequests, "Too many scans for now",
+		"You have started several scans in a short time. To keep Vantage fair for everyone, you can start another "+when+".")
 }
 
 // validate checks the form and pins its target. It fills form.Errors (field

@@ -2,8 +2,25 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+
+	"github.com/go-chi/chi/v5/middleware"
 )
+
+// clientAddress records who is asking: the socket's peer, or — only when
+// that peer is a trusted proxy — the first untrusted address in
+// X-Forwarded-For. Anyone else's X-Forwarded-For is ignored.
+func clientAddress(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	if len(trusted) == 0 {
+		return middleware.ClientIPFromRemoteAddr
+	}
+	prefixes := make([]string, len(trusted))
+	for i, p := range trusted {
+		prefixes[i] = p.String()
+	}
+	return middleware.ClientIPFromXFF(prefixes...)
+}
 
 // securityHeaders sets the headers every response carries. The page needs
 // no script; the policy allows only this origin's styles and images.

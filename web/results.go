@@ -93,6 +93,9 @@ func results(d Deps) http.HandlerFunc {
 			StatusText: statusText(sc.Status, snap.Position), Live: !sc.Status.Final(),
 			ShareURL: shareURL(r, id),
 		}
+		if r.URL.Query().Get("recent") == "1" {
+			head.Notice = "This host and port set were scanned moments ago, so here are those results instead of a new scan."
+		}
 		if snap.Changed == nil { // finished: rows by port
 			slices.SortFunc(snap.Rows, func(a, b store.Result) int { return cmp.Compare(a.Port, b.Port) })
 		}

@@ -14,10 +14,15 @@ func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
 	// Compress flushes through (chi's writer is an http.Flusher), so the
 	// results page still streams row by row.
-	r.Use(recoverer(d), securityHeaders, middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"))
+	r.Use(recoverer(d), clientAddress(d.TrustedProxies), securityHeaders,
+		middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"))
 
 	r.Get("/", home(d))
-	r.Post("/scans", submit(d))
+	// Browsers' cross-site form posts are refused: a scan must not be
+	// launched from another site through a visitor's browser.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(crossOrigin(d))
+	r.Method(http.MethodPost, "/scans", cop.Handler(submit(d)))
 	r.Get("/scans/{id}", results(d))
 	r.Get("/ports", catalog(d))
 

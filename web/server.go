@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/vantagescan/vantage/internal/jobs"
@@ -26,6 +27,17 @@ type pinner interface {
 	Pin(ctx context.Context, raw string, fam target.Family) (target.PinnedTarget, error)
 }
 
+// clientLimiter is the per-client token bucket.
+type clientLimiter interface {
+	Allow(addr netip.Addr) (ok bool, retryAfter time.Duration)
+}
+
+// cooldown answers a repeated scan of the same target with the recent one.
+type cooldown interface {
+	Recent(addr netip.Addr, ports string) (string, bool)
+	Remember(addr netip.Addr, ports, id string)
+}
+
 // pinger answers readiness checks.
 type pinger interface {
 	Ping(ctx context.Context) error
@@ -38,6 +50,11 @@ type Deps struct {
 	Pinner   pinner
 	Store    pinger
 	MaxPorts int // largest port set the form accepts
+	// Clients and Cooldown are the abuse limits; nil disables each.
+	Clients  clientLimiter
+	Cooldown cooldown
+	// TrustedProxies are the only peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// Ready reports false while the service is shutting down.
 	Ready func() bool
 	Now   func() time.Time

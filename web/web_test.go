@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/limit"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -34,6 +35,12 @@ type testService struct {
 }
 
 func newService(t *testing.T, scanCfg scan.Config, maxQueued int) *testService {
+	t.Helper()
+	return newServiceWith(t, scanCfg, maxQueued, nil)
+}
+
+// newServiceWith lets a test set the abuse limits and proxies.
+func newServiceWith(t *testing.T, scanCfg scan.Config, maxQueued int, mod func(*Deps)) *testService {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
 	if err != nil {
@@ -52,10 +59,14 @@ func newService(t *testing.T, scanCfg scan.Config, maxQueued int) *testService {
 	}
 	ts := &testService{store: st, runner: runner}
 	ts.ready.Store(true)
-	ts.srv = httptest.NewServer(NewServer(Deps{
+	deps := Deps{
 		Runner: runner, Pinner: &target.Pinner{Policy: policy}, Store: st, MaxPorts: 300,
 		Ready: ts.ready.Load,
-	}))
+	}
+	if mod != nil {
+		mod(&deps)
+	}
+	ts.srv = httptest.NewServer(NewServer(deps))
 	t.Cleanup(func() {
 		runner.Shutdown(context.Background())
 		ts.srv.Close()
@@ -306,3 +317,109 @@ func TestPanicGivesTheFriendly500(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func postFrom(t *testing.T, u string, form url.Values, header map[string]string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+var scanForm = url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000-61004"}, "consent": {"on"}}
+
+func TestRateLimitPerClient(t *testing.T) {
+	clients, _ := limit.NewClients(60, 2, 0, nil)
+	ts := newServiceWith(t, scan.Config{}, 5, func(d *Deps) { d.Clients = clients })
+	for i := range 2 {
+		if resp := postFrom(t, ts.srv.URL+"/scans", scanForm, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("request %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := post(t, ts.srv.URL+"/scans", scanForm)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third request: %d, want 429", resp.StatusCode)
+	}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 60 {
+		t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(body, "Too many scans") || !strings.Contains(body, "seconds") {
+		t.Errorf("429 page does not say when to come back")
+	}
+	if resp.Header.Get("Content-Security-Policy") == "" {
+		t.Error("429 page without security headers")
+	}
+}
+
+// TestForwardedForOnlyFromTrustedProxies: a client that sends its own
+// X-Forwarded-For is still keyed by its socket address; behind a trusted
+// proxy, the forwarded address is the client.
+func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	direct, _ := limit.NewClients(60, 1, 0, nil)
+	ts := newServiceWith(t, scan.Config{}, 5, func(d *Deps) { d.Clients = direct })
+	codes := []int{}
+	for _, spoof := range []string{"198.51.100.1", "198.51.100.2", "2001:db8::1"} {
+		codes = append(codes, postFrom(t, ts.srv.URL+"/scans", scanForm, map[string]string{"X-Forwarded-For": spoof}).StatusCode)
+	}
+	if codes[0] != 303 || codes[1] != 429 || codes[2] != 429 {
+		t.Errorf("untrusted X-Forwarded-For changed the key: %v", codes)
+	}
+
+	proxied, _ := limit.NewClients(60, 1, 0, nil)
+	ts = newServiceWith(t, scan.Config{}, 5, func(d *Deps) {
+		d.Clients = proxied
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	codes = codes[:0]
+	for _, client := range []string{"198.51.100.1", "198.51.100.2", "198.51.100.1"} {
+		codes = append(codes, postFrom(t, ts.srv.URL+"/scans", scanForm, map[string]string{"X-Forwarded-For": client}).StatusCode)
+	}
+	if codes[0] != 303 || codes[1] != 303 || codes[2] != 429 {
+		t.Errorf("behind a trusted proxy: %v, want 303 303 429", codes)
+	}
+}
+
+func TestCooldownReturnsTheRecentScan(t *testing.T) {
+	ts := newServiceWith(t, scan.Config{}, 5, func(d *Deps) { d.Cooldown = limit.NewCooldown(time.Minute, 0, nil) })
+	first := postFrom(t, ts.srv.URL+"/scans", scanForm, nil)
+	// The same ports written differently are the same port set.
+	same := url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61004,61000-61003"}, "consent": {"on"}}
+	second := postFrom(t, ts.srv.URL+"/scans", same, nil)
+	loc1, loc2 := first.Header.Get("Location"), second.Header.Get("Location")
+	if second.StatusCode != http.StatusSeeOther || loc2 != loc1+"?recent=1" {
+		t.Fatalf("second scan: %d %q, want a redirect to %q?recent=1", second.StatusCode, loc2, loc1)
+	}
+	if _, body := get(t, ts.srv.URL+loc2); !strings.Contains(body, "scanned moments ago") {
+		t.Error("the recent scan's page does not say why it is shown")
+	}
+	other := postFrom(t, ts.srv.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000"}, "consent": {"on"}}, nil)
+	if other.Header.Get("Location") == loc1 {
+		t.Error("a different port set was answered by the cooldown")
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	for _, h := range []map[string]string{
+		{"Sec-Fetch-Site": "cross-site"},
+		{"Origin": "https://attacker.invalid"},
+	} {
+		if resp := postFrom(t, ts.srv.URL+"/scans", scanForm, h); resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%v: %d %s, want the 403 page", h, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if resp := postFrom(t, ts.srv.URL+"/scans", scanForm, map[string]string{"Sec-Fetch-Site": "same-origin"}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("same-origin post: %d", resp.StatusCode)
+	}
+}

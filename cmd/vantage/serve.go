@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/limit"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -35,6 +36,11 @@ type serveOptions struct {
 	retention  time.Duration
 	grace      time.Duration
 	logFormat  string
+
+	ratePerHour    float64
+	rateBurst      int
+	targetCooldown time.Duration
+	trustedProxies prefixList
 }
 
 func serveFlags(o *serveOptions, stderr io.Writer) *flag.FlagSet {
@@ -52,6 +58,10 @@ func serveFlags(o *serveOptions, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.retention, "retention", 30*24*time.Hour, "how long results are kept")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "how long running scans may finish on shutdown")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.Float64Var(&o.ratePerHour, "rate-per-hour", 20, "scans one client (IPv4 address or IPv6 /64) may start per hour")
+	fs.IntVar(&o.rateBurst, "rate-burst", 3, "scans one client may start at once before the hourly rate applies")
+	fs.DurationVar(&o.targetCooldown, "target-cooldown", time.Minute, "the same target and ports asked again within this get the recent result (0: off)")
+	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
 	return fs
 }
 
@@ -132,11 +142,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer stopPurge()
 	go st.RunPurger(purgeCtx, time.Hour, o.retention, log)
 
+	clients, err := limit.NewClients(o.ratePerHour, o.rateBurst, 0, nil)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	go sweepEvery(purgeCtx, 10*time.Minute, clients.Sweep)
+
 	var shuttingDown atomic.Bool
 	srv := &http.Server{
 		Handler: web.NewServer(web.Deps{
 			Log: log, Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: resolver}, Store: st,
 			MaxPorts: o.maxPorts, Ready: func() bool { return !shuttingDown.Load() },
+			Clients: clients, Cooldown: limit.NewCooldown(o.targetCooldown, 0, nil), TrustedProxies: o.trustedProxies,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -170,6 +187,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Warn("http shutdown", "err", err)
 	}
 	return nil
+}
+
+// sweepEvery calls f every interval until ctx ends.
+func sweepEvery(ctx context.Context, every time.Duration, f func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			f()
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
