@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/metrics"
 	"github.com/vantagescan/vantage/internal/ports"
 	"github.com/vantagescan/vantage/internal/target"
 	"github.com/vantagescan/vantage/static"
@@ -167,9 +168,10 @@ func submit(d Deps) http.HandlerFunc {
 		if r.PostFormValue("target") == "self" && visitor.IsValid() {
 			form.Host = visitor.String()
 		}
-		status, req := validate(r.Context(), d, &form, visitor)
+		status, reason, req := validate(r.Context(), d, &form, visitor)
 		if len(form.Errors) > 0 {
-			d.Log.Info("scan refused", "client", visitor.String(), "status", status, "errors", form.Errors)
+			d.Log.Info("scan refused", "client", visitor.String(), "status", status, "reason", reason, "errors", form.Errors)
+			d.Metrics.Refused(reason)
 			homePage(d, w, r, status, form)
 			return
 		}
@@ -185,6 +187,7 @@ func submit(d Deps) http.HandlerFunc {
 		id, err := d.Runner.Submit(r.Context(), req)
 		switch {
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
+			d.Metrics.Refused(metrics.RefusedQueueFull)
 			w.Header().Set("Retry-After", "60")
 			form.Errors["host"] = "Vantage is busy with other scans right now. Please try again in a minute."
 			homePage(d, w, r, http.StatusServiceUnavailable, form)
@@ -204,6 +207,7 @@ func submit(d Deps) http.HandlerFunc {
 func crossOrigin(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		d.Log.Info("scan refused", "client", clientIP(r).String(), "reason", "cross-origin")
+		d.Metrics.Refused(metrics.RefusedCrossOrigin)
 		errorPage(d, w, r, http.StatusForbidden, "Start scans from Vantage's own page",
 			"This scan request came from another website. Open Vantage and use its form to start a scan.")
 	}
@@ -218,14 +222,16 @@ func rateLimited(d Deps, w http.ResponseWriter, r *http.Request, retry time.Dura
 		when = fmt.Sprintf("in about %d minutes", (secs+59)/60)
 	}
 	d.Log.Info("scan refused", "client", clientIP(r).String(), "reason", "rate-limited")
+	d.Metrics.Refused(metrics.RefusedRateLimited)
 	errorPage(d, w, r, http.StatusTooManyRequests, "Too many scans for now",
 		"You have started several scans in a short time. To keep Vantage fair for everyone, you can start another "+when+".")
 }
 
 // validate checks the form and pins its target. It fills form.Errors (field
-// → message) and returns the status to answer with when there are any.
-func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor netip.Addr) (int, jobs.Request) {
-	status := http.StatusUnprocessableEntity
+// → message) and returns the status to answer with when there are any and
+// the refusal's reason for the metrics.
+func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor netip.Addr) (int, string, jobs.Request) {
+	status, reason := http.StatusUnprocessableEntity, metrics.RefusedInvalid
 	spec := "preset:" + form.Ports
 	if _, ok := ports.PresetByName(form.Ports); !ok {
 		form.Errors["ports"] = "Choose one of the port sets offered."
@@ -246,7 +252,7 @@ func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor net
 	}
 	if form.Host == "" {
 		form.Errors["host"] = "Type a host name or an IP address to scan."
-		return status, jobs.Request{}
+		return status, reason, jobs.Request{}
 	}
 	pt, err := d.Pinner.Pin(ctx, form.Host, target.Auto)
 	if err != nil {
@@ -257,11 +263,13 @@ func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor net
 		}
 		switch {
 		case errors.Is(err, target.ErrForbidden):
-			status = http.StatusForbidden
+			status, reason = http.StatusForbidden, metrics.RefusedForbidden
 		case errors.Is(err, target.ErrResolver):
-			status = http.StatusBadGateway
+			status, reason = http.StatusBadGateway, metrics.RefusedUnresolvable
+		case errors.Is(err, target.ErrUnresolvable):
+			reason = metrics.RefusedUnresolvable
 		}
-		return status, jobs.Request{}
+		return status, reason, jobs.Request{}
 	}
 	if !form.Consent && pt.IP != visitor {
 		form.Errors["consent"] = "Confirm that you own this host or are authorised to scan it. (Scanning your own address needs no confirmation.)"
@@ -271,7 +279,7 @@ func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor net
 		list = append(list, pt.URLPort)
 		spec += "," + strconv.Itoa(int(pt.URLPort))
 	}
-	return status, jobs.Request{Target: pt, PortSpec: spec, Ports: list}
+	return status, reason, jobs.Request{Target: pt, PortSpec: spec, Ports: list}
 }
 
 func containsPort(list []uint16, p uint16) bool {

@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 )
 
@@ -51,6 +53,30 @@ func recoverer(d Deps) func(http.Handler) http.Handler {
 				}
 			}()
 			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// measure counts every request by its route pattern (never its path, which
+// carries scan IDs) and status. Its writer passes Flush through, so
+// streamed pages keep streaming.
+func measure(d Deps) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			defer func() {
+				route := ""
+				if rc := chi.RouteContext(r.Context()); rc != nil {
+					route = rc.RoutePattern()
+				}
+				code := ww.Status()
+				if code == 0 {
+					code = http.StatusOK
+				}
+				d.Metrics.Request(route, code, time.Since(start))
+			}()
+			next.ServeHTTP(ww, r)
 		})
 	}
 }

@@ -38,6 +38,17 @@ type cooldown interface {
 	Remember(addr netip.Addr, ports, id string)
 }
 
+// recorder counts requests and refusals (internal/metrics is one).
+type recorder interface {
+	Refused(reason string)
+	Request(route string, code int, d time.Duration)
+}
+
+type noRecorder struct{}
+
+func (noRecorder) Refused(string)                     {}
+func (noRecorder) Request(string, int, time.Duration) {}
+
 // pinger answers readiness checks.
 type pinger interface {
 	Ping(ctx context.Context) error
@@ -55,6 +66,7 @@ type Deps struct {
 	Cooldown cooldown
 	// TrustedProxies are the only peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	Metrics        recorder // optional
 	// Ready reports false while the service is shutting down.
 	Ready func() bool
 	Now   func() time.Time
@@ -73,6 +85,9 @@ func NewServer(d Deps) http.Handler {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Metrics == nil {
+		d.Metrics = noRecorder{}
 	}
 	return routes(d)
 }

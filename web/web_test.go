@@ -20,6 +20,7 @@ import (
 
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/limit"
+	"github.com/vantagescan/vantage/internal/metrics"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -421,5 +422,35 @@ func TestCrossOriginPostRefused(t *testing.T) {
 	}
 	if resp := postFrom(t, ts.srv.URL+"/scans", scanForm, map[string]string{"Sec-Fetch-Site": "same-origin"}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("same-origin post: %d", resp.StatusCode)
+	}
+}
+
+// TestMetricsRecordRoutesNotPaths: requests are counted under their route
+// pattern (never a scan ID), refusals under their reason.
+func TestMetricsRecordRoutesNotPaths(t *testing.T) {
+	m := metrics.New(func() float64 { return 0 }, func() float64 { return 0 })
+	ts := newServiceWith(t, scan.Config{}, 5, func(d *Deps) { d.Metrics = m })
+	resp := postFrom(t, ts.srv.URL+"/scans", scanForm, nil)
+	loc := resp.Header.Get("Location")
+	get(t, ts.srv.URL+loc)
+	post(t, ts.srv.URL+"/scans", url.Values{"host": {"10.0.0.1"}, "ports": {"quick"}, "consent": {"on"}})
+	get(t, ts.srv.URL+"/no-such-page")
+
+	mr := httptest.NewRecorder()
+	m.Handler().ServeHTTP(mr, httptest.NewRequest("GET", "/metrics", nil))
+	out := mr.Body.String()
+	for _, want := range []string{
+		`vantage_http_requests_total{code="303",route="/scans"} 1`,
+		`vantage_http_requests_total{code="200",route="/scans/{id}"} 1`,
+		`vantage_http_requests_total{code="403",route="/scans"} 1`,
+		`vantage_scan_refusals_total{reason="forbidden"} 1`,
+		`vantage_http_requests_total{code="404",route="unmatched"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if id := strings.TrimPrefix(loc, "/scans/"); strings.Contains(out, id) {
+		t.Error("a scan ID leaked into the metrics")
 	}
 }

@@ -123,7 +123,7 @@ func TestScanLabByName(t *testing.T) {
 // URL once it prints it.
 func serveProcess(t *testing.T, db string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(vantageBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, args...)...)
+	cmd := exec.Command(vantageBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/limit"
+	"github.com/vantagescan/vantage/internal/metrics"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -24,18 +25,19 @@ import (
 // serveOptions are the flags of `vantage serve`; each has an environment
 // twin VANTAGE_<NAME> (dashes as underscores), which the flag overrides.
 type serveOptions struct {
-	addr       string
-	db         string
-	allow      prefixList
-	deny       prefixList
-	resolver   string
-	maxRunning int
-	maxQueued  int
-	maxSockets int
-	maxPorts   int
-	retention  time.Duration
-	grace      time.Duration
-	logFormat  string
+	addr        string
+	metricsAddr string
+	db          string
+	allow       prefixList
+	deny        prefixList
+	resolver    string
+	maxRunning  int
+	maxQueued   int
+	maxSockets  int
+	maxPorts    int
+	retention   time.Duration
+	grace       time.Duration
+	logFormat   string
 
 	ratePerHour    float64
 	rateBurst      int
@@ -47,6 +49,7 @@ func serveFlags(o *serveOptions, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("vantage serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", ":8080", "`address` to serve HTTP on")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:9090", "`address` of the Prometheus /metrics listener, kept apart from the public one (empty: off)")
 	fs.StringVar(&o.db, "db", "./data/vantage.db", "SQLite database `file` (created if missing)")
 	fs.Var(&o.allow, "allow-cidr", "let scans into this `CIDR` although the policy forbids it (repeatable; logged loudly)")
 	fs.Var(&o.deny, "deny-cidr", "never scan this `CIDR` (repeatable)")
@@ -127,8 +130,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer st.Close()
 
-	runner, err := jobs.New(jobs.Config{
-		Store: st, Policy: policy, Log: log, Grace: o.grace,
+	// The gauges read the runner when scraped, after it exists.
+	var runner *jobs.Runner
+	m := metrics.New(
+		func() float64 { n, _ := runner.Running(); return float64(n) },
+		func() float64 { _, n := runner.Running(); return float64(n) },
+	)
+	runner, err = jobs.New(jobs.Config{
+		Store: st, Policy: policy, Log: log, Grace: o.grace, Metrics: m,
 		MaxRunning: o.maxRunning, MaxQueued: o.maxQueued, MaxSockets: o.maxSockets,
 		Scan: scan.Config{Concurrency: 256, MaxDuration: 10 * time.Minute},
 	})
@@ -154,6 +163,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			Log: log, Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: resolver}, Store: st,
 			MaxPorts: o.maxPorts, Ready: func() bool { return !shuttingDown.Load() },
 			Clients: clients, Cooldown: limit.NewCooldown(o.targetCooldown, 0, nil), TrustedProxies: o.trustedProxies,
+			Metrics: m,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -170,6 +180,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "Vantage is serving on http://%s\n", displayAddr(ln.Addr()))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var metricsSrv *http.Server
+	if o.metricsAddr != "" {
+		mln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() { _ = metricsSrv.Serve(mln) }()
+		log.Info("metrics", "addr", mln.Addr().String())
+		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", displayAddr(mln.Addr()))
+	}
 
 	select {
 	case err := <-served:
@@ -185,6 +209,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	runner.Shutdown(stopCtx)
 	if err := srv.Shutdown(stopCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(stopCtx)
 	}
 	return nil
 }

@@ -39,7 +39,19 @@ type Config struct {
 	Grace      time.Duration  // how long Shutdown lets running scans finish (default 10s)
 	Log        *slog.Logger
 	Now        func() time.Time // for tests; default time.Now
+	Metrics    Recorder         // optional
 }
+
+// Recorder receives what the runner measures (internal/metrics is one).
+type Recorder interface {
+	ScanEnded(outcome string, d time.Duration)
+	PortDecided(state string)
+}
+
+type noRecorder struct{}
+
+func (noRecorder) ScanEnded(string, time.Duration) {}
+func (noRecorder) PortDecided(string)              {}
 
 // Request is a scan to run: a target already pinned by the policy and a
 // parsed port set.
@@ -103,6 +115,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noRecorder{}
 	}
 	base, stop := context.WithCancel(context.Background())
 	return &Runner{
@@ -220,11 +235,13 @@ func (r *Runner) run(j *job) {
 	sum, err := scanner.Scan(ctx, j.req.Target.IP, j.req.Ports, func(res scan.PortResult) {
 		row := j.add(res)
 		w.add(row)
+		r.cfg.Metrics.PortDecided(row.State)
 	})
 	w.close() // every row is in the store before the final status
 	status, reason := outcome(err)
 	summary, _ := json.Marshal(sum)
 	r.finish(j, status, reason, summary)
+	r.cfg.Metrics.ScanEnded(string(status), time.Since(started))
 	r.cfg.Log.Info("scan",
 		slog.String("id", j.id), slog.String("client", j.req.Client),
 		slog.String("target", j.req.Target.Host), slog.String("ip", j.req.Target.IP.String()),
