@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"time"
@@ -91,7 +92,7 @@ func results(d Deps) http.HandlerFunc {
 			ID: id, Target: sc.Target, Host: sc.Host, IP: sc.IP.String(), PortSpec: sc.PortSpec, PortCount: sc.PortCount,
 			Created: sc.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), Status: string(sc.Status),
 			StatusText: statusText(sc.Status, snap.Position), Live: !sc.Status.Final(),
-			ShareURL: shareURL(r, id),
+			ShareURL: shareURL(r, id, d.TrustedProxies),
 		}
 		if r.URL.Query().Get("recent") == "1" {
 			head.Notice = "This host and port set were scanned moments ago, so here are those results instead of a new scan."
@@ -163,9 +164,9 @@ func flush(w io.Writer) {
 	}
 }
 
-func shareURL(r *http.Request, id string) string {
+func shareURL(r *http.Request, id string, trusted []netip.Prefix) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if isHTTPS(r, trusted) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + "/scans/" + id

@@ -14,7 +14,7 @@ func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
 	// Compress flushes through (chi's writer is an http.Flusher), so the
 	// results page still streams row by row.
-	r.Use(measure(d), recoverer(d), clientAddress(d.TrustedProxies), securityHeaders,
+	r.Use(measure(d), recoverer(d), clientAddress(d.TrustedProxies), securityHeaders(d),
 		middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"))
 
 	r.Get("/", home(d))

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -452,5 +453,94 @@ func TestMetricsRecordRoutesNotPaths(t *testing.T) {
 	}
 	if id := strings.TrimPrefix(loc, "/scans/"); strings.Contains(out, id) {
 		t.Error("a scan ID leaked into the metrics")
+	}
+}
+
+// TestSecurityHeadersOnEveryPage holds every kind of HTML response to the
+// header policy, including the per-request script nonce.
+func TestSecurityHeadersOnEveryPage(t *testing.T) {
+	ts := newServiceWith(t, scan.Config{}, 5, func(d *Deps) {
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	loc := postFrom(t, ts.srv.URL+"/scans", scanForm, nil).Header.Get("Location")
+	nonceRE := regexp.MustCompile(`script-src 'nonce-([A-Za-z0-9_-]{20,})'`)
+	seen := map[string]bool{}
+	for _, path := range []string{"/", "/ports", loc, "/nope"} {
+		resp, body := get(t, ts.srv.URL+path)
+		h := resp.Header
+		m := nonceRE.FindStringSubmatch(h.Get("Content-Security-Policy"))
+		if m == nil {
+			t.Errorf("%s: CSP %q has no nonce", path, h.Get("Content-Security-Policy"))
+			continue
+		}
+		if seen[m[1]] {
+			t.Errorf("%s: nonce reused", path)
+		}
+		seen[m[1]] = true
+		if !strings.Contains(body, `nonce="`+m[1]+`"`) {
+			t.Errorf("%s: the script tag does not carry the CSP's nonce", path)
+		}
+		for _, want := range []string{"object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"} {
+			if !strings.Contains(h.Get("Content-Security-Policy"), want) {
+				t.Errorf("%s: CSP lacks %s", path, want)
+			}
+		}
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "Cross-Origin-Opener-Policy": "same-origin"} {
+			if h.Get(k) != v {
+				t.Errorf("%s: %s = %q", path, k, h.Get(k))
+			}
+		}
+		if h.Get("Referrer-Policy") == "" || h.Get("Permissions-Policy") == "" {
+			t.Errorf("%s: no Referrer-Policy or Permissions-Policy", path)
+		}
+		if h.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: HSTS over plain HTTP", path)
+		}
+	}
+	req, _ := http.NewRequest("GET", ts.srv.URL+"/", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS behind a trusted proxy that says https")
+	}
+	// The same header from an untrusted peer means nothing.
+	plain := newService(t, scan.Config{}, 5)
+	req, _ = http.NewRequest("GET", plain.srv.URL+"/", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS from an untrusted X-Forwarded-Proto")
+	}
+}
+
+// TestXSSPayloadsAreRefusedAndInert types classic payloads as the host.
+func TestXSSPayloadsAreRefusedAndInert(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	for _, payload := range []string{
+		`<script>alert(1)</script>`,
+		`"><img src=x onerror=alert(1)>`,
+		`'><svg/onload=alert(1)>`,
+		`javascript:alert(document.cookie)`,
+		`</textarea><script>alert(1)</script>`,
+		`" autofocus onfocus=alert(1) x="`,
+		`example.com/<script>alert(1)</script>`,
+	} {
+		resp, body := post(t, ts.srv.URL+"/scans", url.Values{"host": {payload}, "ports": {"quick"}, "consent": {"on"}})
+		if resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%q: status %d", payload, resp.StatusCode)
+		}
+		for _, raw := range []string{"<script>alert", "<img src=x", "<svg/onload", `" autofocus onfocus`} {
+			if strings.Contains(body, raw) {
+				t.Errorf("%q came back live (%q in the page)", payload, raw)
+			}
+		}
 	}
 }
