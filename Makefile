@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 
-.PHONY: run test audit build bench-scan fmt lint vet fmt-check generate generate-check fuzz clean
+.PHONY: run test audit load build bench-scan fmt lint vet fmt-check generate generate-check fuzz clean
 
 ## run: build and serve on http://localhost:8080 with the embedded SQLite store (./data/vantage.db)
 run: build
@@ -52,6 +52,10 @@ build:
 ## bench-scan: vantage vs nmap -sT on the network lab (needs root, nftables, nmap)
 bench-scan: build
 	$(GO) run ./internal/netlab/cmd/benchscan -vantage ./$(BIN) $(BENCHFLAGS)
+
+## load: bounded load test of the real service on loopback + a lab (root, wrk); not part of make test
+load: build
+	$(GO) run ./internal/netlab/cmd/loadtest -vantage ./$(BIN)
 
 ## fmt: rewrite Go files with gofmt
 fmt:

@@ -42,6 +42,7 @@ type serveOptions struct {
 	ratePerHour    float64
 	rateBurst      int
 	targetCooldown time.Duration
+	scanRate       float64
 	trustedProxies prefixList
 }
 
@@ -64,6 +65,7 @@ func serveFlags(o *serveOptions, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.ratePerHour, "rate-per-hour", 20, "scans one client (IPv4 address or IPv6 /64) may start per hour")
 	fs.IntVar(&o.rateBurst, "rate-burst", 3, "scans one client may start at once before the hourly rate applies")
 	fs.DurationVar(&o.targetCooldown, "target-cooldown", time.Minute, "the same target and ports asked again within this get the recent result (0: off)")
+	fs.Float64Var(&o.scanRate, "scan-rate", 1000, "new connections per second one scan may open")
 	fs.Var(&o.trustedProxies, "trusted-proxy", "`CIDR` of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
 	return fs
 }
@@ -139,7 +141,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	runner, err = jobs.New(jobs.Config{
 		Store: st, Policy: policy, Log: log, Grace: o.grace, Metrics: m,
 		MaxRunning: o.maxRunning, MaxQueued: o.maxQueued, MaxSockets: o.maxSockets,
-		Scan: scan.Config{Concurrency: 256, MaxDuration: 10 * time.Minute},
+		Scan: scan.Config{Concurrency: 256, Rate: o.scanRate, MaxDuration: 10 * time.Minute},
 	})
 	if err != nil {
 		return usageError{err.Error()}
