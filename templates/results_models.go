@@ -38,10 +38,34 @@ type SummaryView struct {
 	Grid                       []GridCell // every port, sorted
 	Final                      bool       // nothing more will come
 	AgainURL                   string     // the form, filled in with this scan's host and ports
+	Grade                      *GradeView // nil when the scan did not finish
 }
 
 // GridCell is one port in the at-a-glance grid.
 type GridCell struct {
 	Port  uint16
 	State string
+}
+
+// FindingView is one follow-up check, in sentences.
+type FindingView struct {
+	Port    uint16
+	Check   string // tls, http, ssh, banner (for the id)
+	Title   string // e.g. "TLS", "HTTP", "SSH", "greeting"
+	Lines   []string
+	Problem bool   // something here lowers the grade
+	Err     string // the check could not complete
+}
+
+// GradeView is the exposure grade and its reasons.
+type GradeView struct {
+	Letter  string
+	Reasons []GradeReason
+}
+
+// GradeReason is one reason for the grade.
+type GradeReason struct {
+	Port   uint16
+	Text   string
+	Effect string
 }

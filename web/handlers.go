@@ -107,7 +107,7 @@ func homePage(d Deps, w http.ResponseWriter, r *http.Request, status int, form t
 	}
 	p := page("Vantage — online port scanner",
 		"See which TCP ports of your server the internet can reach, with a security note for every open port.", false)
-	render(d, w, r, status, templates.Home(p, form, templates.ReferenceRows(), templates.FAQ()))
+	render(d, w, r, status, templates.Home(p, form, templates.ReferenceRows(), append(templates.FAQ(), gradeFAQ())))
 }
 
 // home shows the form, filled in from the query when a results page's

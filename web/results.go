@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +15,8 @@ import (
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/ports"
-	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/templates"
 )
@@ -102,6 +101,7 @@ func results(d Deps) http.HandlerFunc {
 		}
 		var all []store.Result
 		final := sc
+		last := snap
 		rows := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 			s, cursor := snap, 0
 			for {
@@ -113,7 +113,8 @@ func results(d Deps) http.HandlerFunc {
 				}
 				all = append(all, s.Rows...)
 				final = s.Scan
-				if s.Changed == nil {
+				last = s
+				if s.Changed == nil || s.Probing {
 					return nil
 				}
 				flush(w)
@@ -128,6 +129,33 @@ func results(d Deps) http.HandlerFunc {
 				}
 			}
 		})
+		// The follow-up checks stream after the rows, one item per check.
+		checks := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+			s, shown := last, 0
+			for {
+				for _, f := range s.Findings[min(shown, len(s.Findings)):] {
+					if err := templates.FindingItem(findingView(f)).Render(ctx, w); err != nil {
+						return err
+					}
+				}
+				shown = max(shown, len(s.Findings))
+				final = s.Scan
+				if s.Changed == nil {
+					return nil
+				}
+				flush(w)
+				select {
+				case <-s.Changed:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				var err error
+				if s, err = d.Runner.Watch(ctx, id, lastSeq(all)); err != nil {
+					return err
+				}
+				all = append(all, s.Rows...) // none expected once probing
+			}
+		})
 		summary := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 			return templates.Summary(summaryView(final, all)).Render(ctx, w)
 		})
@@ -137,7 +165,7 @@ func results(d Deps) http.HandlerFunc {
 		h.Set("X-Robots-Tag", "noindex")
 		h.Set("Referrer-Policy", "no-referrer")
 		p := page("Scan of "+sc.Host+" — Vantage", "Port scan results", true)
-		if err := templates.Results(p, head, rows, summary).Render(r.Context(), w); err != nil && r.Context().Err() == nil {
+		if err := templates.Results(p, head, rows, checks, summary).Render(r.Context(), w); err != nil && r.Context().Err() == nil {
 			d.Log.Error("results stream", "id", id, "err", err)
 		}
 	}
@@ -190,11 +218,26 @@ func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 	}
 	slices.SortFunc(v.OpenPorts, func(a, b templates.RowView) int { return cmp.Compare(a.Port, b.Port) })
 	slices.SortFunc(v.Grid, func(a, b templates.GridCell) int { return cmp.Compare(a.Port, b.Port) })
-	var sum scan.Summary
-	if len(sc.Summary) > 0 && json.Unmarshal(sc.Summary, &sum) == nil {
+	if out, ok := jobs.ReadOutcome(sc.Summary); ok {
+		sum := out.Scan
 		v.Duration = humanDuration(sum.Duration)
 		v.Verdict = sum.Verdict()
 		v.AllFiltered = sum.AllFiltered()
+		if out.Grade != nil {
+			g := templates.GradeView{Letter: out.Grade.Letter}
+			for _, r := range out.Grade.Reasons {
+				g.Reasons = append(g.Reasons, templates.GradeReason{Port: r.Port, Text: r.Text, Effect: r.Effect})
+			}
+			v.Grade = &g
+		}
 	}
 	return v
+}
+
+func lastSeq(rows []store.Result) int {
+	n := 0
+	for _, r := range rows {
+		n = max(n, r.Seq)
+	}
+	return n
 }

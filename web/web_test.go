@@ -22,6 +22,7 @@ import (
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/limit"
 	"github.com/vantagescan/vantage/internal/metrics"
+	"github.com/vantagescan/vantage/internal/probe"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -542,5 +543,47 @@ func TestXSSPayloadsAreRefusedAndInert(t *testing.T) {
 				t.Errorf("%q came back live (%q in the page)", payload, raw)
 			}
 		}
+	}
+}
+
+// TestChecksAndGradeOnTheResultsPage: an open plain-HTTP port is checked
+// after the scan; the finding and the grade reach the page and the store.
+func TestChecksAndGradeOnTheResultsPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "test-httpd")
+		_, _ = io.WriteString(w, "hello")
+	}))
+	defer srv.Close()
+	port := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://")).Port()
+	ts := newServiceWith(t, scan.Config{}, 5, nil)
+	// A runner with the checks on, replacing the default one.
+	st := ts.store
+	policy, _ := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 1, MaxQueued: 2,
+		Probe: &probe.Config{Checks: map[uint16][]string{port: {probe.CheckHTTP}}, Total: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer runner.Shutdown(context.Background())
+	srv2 := httptest.NewServer(NewServer(Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy}, Store: st, MaxPorts: 300}))
+	defer srv2.Close()
+
+	resp := postFrom(t, srv2.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000," + strconv.Itoa(int(port))}, "consent": {"on"}}, nil)
+	_, body := get(t, srv2.URL+resp.Header.Get("Location"))
+	for _, want := range []string{"Checks of the open ports", `id="check-` + strconv.Itoa(int(port)) + `-http"`, "without redirecting to HTTPS", "test-httpd", "Exposure grade", `href="/#faq-grade"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("results page lacks %q", want)
+		}
+	}
+	// Reloaded from the store: the same.
+	_, again := get(t, srv2.URL+resp.Header.Get("Location"))
+	if !strings.Contains(again, "without redirecting to HTTPS") || !strings.Contains(again, "Exposure grade") {
+		t.Error("the stored page lost the finding or the grade")
+	}
+	if _, home := get(t, srv2.URL+"/"); !strings.Contains(home, `id="faq-grade"`) {
+		t.Error("the FAQ does not explain the grade")
 	}
 }

@@ -133,6 +133,7 @@ func TestScanTable(t *testing.T) {
 		"Not shown: 200 closed ports (conn-refused)",
 		"201 ports in", "1 open, 200 closed, 0 filtered",
 		"Timing: timeout",
+		"Checks of the open ports:", "Grade ",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)

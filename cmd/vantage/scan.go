@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/probe"
+	"github.com/vantagescan/vantage/internal/report"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/target"
 )
@@ -33,6 +35,7 @@ type scanOptions struct {
 	rate        float64
 	maxDuration time.Duration
 	maxPorts    int
+	noChecks    bool
 
 	allow    prefixList
 	deny     prefixList
@@ -81,6 +84,7 @@ func scanFlags(o *scanOptions, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.rate, "rate", 0, "new connections per second (0: limited by --concurrency only)")
 	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Minute, "hard limit on the whole scan")
 	fs.IntVar(&o.maxPorts, "max-ports", 65535, "refuse port sets larger than this")
+	fs.BoolVar(&o.noChecks, "no-checks", false, "skip the follow-up checks of open ports (TLS, HTTP, SSH, greetings) and the grade")
 	fs.Var(&o.allow, "allow-cidr", "let scans into this `CIDR` although the policy forbids it, e.g. a lab (repeatable)")
 	fs.Var(&o.deny, "deny-cidr", "never scan this `CIDR` (repeatable; wins over --allow-cidr)")
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server `HOST:PORT` to resolve names with (default: the system's, through Go's own resolver)")
@@ -177,7 +181,10 @@ func runScan(ctx context.Context, args []string, _ func(string) string, stdout, 
 		return fmt.Errorf("scan of %s: %w", addr, err)
 	}
 	slices.SortFunc(results, func(a, b scan.PortResult) int { return int(a.Port) - int(b.Port) })
-	rep := report{Target: pt.Host, Addr: addr, Results: results, Summary: sum}
+	rep := scanReport{Target: pt.Host, Addr: addr, Results: results, Summary: sum}
+	if !o.noChecks {
+		rep.Findings, rep.Grade = followUp(ctx, pinner.Policy, pt, results)
+	}
 	if o.json {
 		return rep.writeJSON(stdout)
 	}
@@ -199,6 +206,27 @@ func (o scanOptions) config() scan.Config {
 		MaxRetries:     max(o.maxRetries, o.retries),
 		MaxDuration:    o.maxDuration,
 	}
+}
+
+// followUp runs the read-only checks on the open ports, through the
+// policy's guarded dialer, and grades the host.
+func followUp(ctx context.Context, policy *target.Policy, pt target.PinnedTarget, results []scan.PortResult) ([]probe.Finding, *report.Grade) {
+	var open []uint16
+	rows := make([]report.Port, len(results))
+	for i, r := range results {
+		rows[i] = report.Port{Port: r.Port, State: r.State.String()}
+		if r.State == scan.Open {
+			open = append(open, r.Port)
+		}
+	}
+	var findings []probe.Finding
+	if len(open) > 0 {
+		cfg := probe.Config{Dial: policy.Dialer(pt.IP).DialContext, Host: pt.Host}
+		_ = probe.Run(ctx, cfg, pt.IP, open, func(f probe.Finding) { findings = append(findings, f) })
+		slices.SortStableFunc(findings, func(a, b probe.Finding) int { return int(a.Port) - int(b.Port) })
+	}
+	g := report.Compute(rows, findings, time.Now())
+	return findings, &g
 }
 
 // pinner builds the target policy from the flags. Opening forbidden
@@ -287,12 +315,14 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// report renders a finished scan.
-type report struct {
-	Target  string
-	Addr    netip.Addr
-	Results []scan.PortResult // sorted by port
-	Summary scan.Summary
+// scanReport renders a finished scan.
+type scanReport struct {
+	Target   string
+	Addr     netip.Addr
+	Results  []scan.PortResult // sorted by port
+	Summary  scan.Summary
+	Findings []probe.Finding
+	Grade    *report.Grade // nil when the checks were skipped
 }
 
 type jsonPort struct {
@@ -327,17 +357,19 @@ type jsonSummary struct {
 }
 
 type jsonReport struct {
-	Target         string      `json:"target"`
-	IP             string      `json:"ip"`
-	StartedAt      time.Time   `json:"started_at"`
-	DurationMS     int64       `json:"duration_ms"`
-	Ports          []jsonPort  `json:"ports"`
-	Summary        jsonSummary `json:"summary"`
-	CatalogVersion string      `json:"catalog_version"`
-	Version        string      `json:"vantage_version"`
+	Target         string          `json:"target"`
+	IP             string          `json:"ip"`
+	StartedAt      time.Time       `json:"started_at"`
+	DurationMS     int64           `json:"duration_ms"`
+	Ports          []jsonPort      `json:"ports"`
+	Summary        jsonSummary     `json:"summary"`
+	Findings       []probe.Finding `json:"findings,omitempty"`
+	Grade          *report.Grade   `json:"grade,omitempty"`
+	CatalogVersion string          `json:"catalog_version"`
+	Version        string          `json:"vantage_version"`
 }
 
-func (r report) writeJSON(w io.Writer) error {
+func (r scanReport) writeJSON(w io.Writer) error {
 	s, t := r.Summary, r.Summary.Timing
 	doc := jsonReport{
 		Target:     r.Target,
@@ -359,6 +391,8 @@ func (r report) writeJSON(w io.Writer) error {
 				LossDetected:     t.LossDetected,
 			},
 		},
+		Findings:       r.Findings,
+		Grade:          r.Grade,
 		CatalogVersion: ports.CatalogVersion,
 		Version:        version,
 	}
@@ -389,7 +423,7 @@ func describe(port uint16) (service, risk string) {
 // before it folds them into a "Not shown" line, as nmap does.
 const collapseAbove = 25
 
-func (r report) writeTable(w io.Writer, all bool) error {
+func (r scanReport) writeTable(w io.Writer, all bool) error {
 	s := r.Summary
 	hidden := map[scan.Reason]int{}
 	if !all {
@@ -451,6 +485,29 @@ func (r report) writeTable(w io.Writer, all bool) error {
 		fmt.Fprintf(w, "; packet loss seen (about %.1f%% of first attempts), retries raised", 100*t.LossRate)
 	}
 	fmt.Fprintf(w, ".\n%s\n", s.Verdict())
+	if len(r.Findings) > 0 {
+		fmt.Fprintln(w, "\nChecks of the open ports:")
+		for _, f := range r.Findings {
+			title, lines, problem := report.Describe(f)
+			mark := " "
+			if problem {
+				mark = "!"
+			}
+			fmt.Fprintf(w, "%s %d/tcp %s\n", mark, f.Port, title)
+			if f.Err != "" {
+				fmt.Fprintf(w, "    %s\n", f.Err)
+			}
+			for _, l := range lines {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+		}
+	}
+	if r.Grade != nil {
+		fmt.Fprintf(w, "\nGrade %s (A is best)\n", r.Grade.Letter)
+		for _, reason := range r.Grade.Reasons {
+			fmt.Fprintf(w, "  - %s (%s)\n", reason.Text, reason.Effect)
+		}
+	}
 	return nil
 }
 

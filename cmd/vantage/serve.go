@@ -16,6 +16,7 @@ import (
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/limit"
 	"github.com/vantagescan/vantage/internal/metrics"
+	"github.com/vantagescan/vantage/internal/probe"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -141,7 +142,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	runner, err = jobs.New(jobs.Config{
 		Store: st, Policy: policy, Log: log, Grace: o.grace, Metrics: m,
 		MaxRunning: o.maxRunning, MaxQueued: o.maxQueued, MaxSockets: o.maxSockets,
-		Scan: scan.Config{Concurrency: 256, Rate: o.scanRate, MaxDuration: 10 * time.Minute},
+		Scan:  scan.Config{Concurrency: 256, Rate: o.scanRate, MaxDuration: 10 * time.Minute},
+		Probe: &probe.Config{}, // the defaults: 3 s per check, 10 s in all, 4 at once
 	})
 	if err != nil {
 		return usageError{err.Error()}

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vantagescan/vantage/internal/probe"
+	"github.com/vantagescan/vantage/internal/report"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -40,6 +42,16 @@ type Config struct {
 	Log        *slog.Logger
 	Now        func() time.Time // for tests; default time.Now
 	Metrics    Recorder         // optional
+	// Probe, when set, runs the follow-up checks on open ports after the
+	// port scan (its Dial and Host are set per scan).
+	Probe *probe.Config
+}
+
+// Outcome is what the store keeps as a finished scan's summary.
+type Outcome struct {
+	Scan     scan.Summary    `json:"scan"`
+	Findings []probe.Finding `json:"findings,omitempty"`
+	Grade    *report.Grade   `json:"grade,omitempty"`
 }
 
 // Recorder receives what the runner measures (internal/metrics is one).
@@ -83,11 +95,13 @@ type job struct {
 	id  string
 	req Request
 
-	mu      sync.Mutex
-	status  store.Status
-	results []store.Result
-	changed chan struct{} // closed and replaced whenever results or status change
-	cancel  context.CancelFunc
+	mu       sync.Mutex
+	status   store.Status
+	probing  bool // the port scan is over; follow-up checks are running
+	results  []store.Result
+	findings []probe.Finding
+	changed  chan struct{} // closed and replaced whenever results, findings or status change
+	cancel   context.CancelFunc
 }
 
 // New returns a Runner; call Start before Submit.
@@ -239,7 +253,11 @@ func (r *Runner) run(j *job) {
 	})
 	w.close() // every row is in the store before the final status
 	status, reason := outcome(err)
-	summary, _ := json.Marshal(sum)
+	out := Outcome{Scan: sum}
+	if err == nil {
+		out.Findings, out.Grade = r.followUp(ctx, j)
+	}
+	summary, _ := json.Marshal(out)
 	r.finish(j, status, reason, summary)
 	r.cfg.Metrics.ScanEnded(string(status), time.Since(started))
 	r.cfg.Log.Info("scan",
@@ -248,6 +266,37 @@ func (r *Runner) run(j *job) {
 		slog.Int("ports", len(j.req.Ports)), slog.Int("open", sum.Open),
 		slog.Duration("duration", time.Since(started)), slog.String("outcome", string(status)),
 		slog.Any("err", err))
+}
+
+// followUp runs the checks on the open ports (streaming each finding to
+// watchers) and grades the host.
+func (r *Runner) followUp(ctx context.Context, j *job) ([]probe.Finding, *report.Grade) {
+	j.mu.Lock()
+	j.probing = true
+	rows := slices.Clone(j.results)
+	j.wake()
+	j.mu.Unlock()
+	var open []uint16
+	ports := make([]report.Port, len(rows))
+	for i, row := range rows {
+		ports[i] = report.Port{Port: row.Port, State: row.State}
+		if row.State == "open" {
+			open = append(open, row.Port)
+		}
+	}
+	if r.cfg.Probe != nil && len(open) > 0 {
+		cfg := *r.cfg.Probe
+		cfg.Dial = r.cfg.Policy.Dialer(j.req.Target.IP).DialContext
+		cfg.Host = j.req.Target.Host
+		if err := probe.Run(ctx, cfg, j.req.Target.IP, open, j.addFinding); err != nil {
+			r.cfg.Log.Warn("probes", "id", j.id, "err", err)
+		}
+	}
+	j.mu.Lock()
+	findings := slices.Clone(j.findings)
+	j.mu.Unlock()
+	g := report.Compute(ports, findings, r.cfg.Now())
+	return findings, &g
 }
 
 // outcome turns the engine's error into a final status and the sentence
@@ -311,6 +360,11 @@ type Snapshot struct {
 	// Changed is closed when more rows arrive or the status changes; nil
 	// when the scan is final (nothing more will come).
 	Position int // place in the queue while queued
+	// Probing is true once every port is decided and the follow-up checks
+	// run; Findings holds every check finished so far (for a final scan:
+	// all of them, from the stored outcome).
+	Probing  bool
+	Findings []probe.Finding
 }
 
 // Watch returns the scan's rows with Seq > after. While the scan is live,
@@ -322,14 +376,14 @@ func (r *Runner) Watch(ctx context.Context, id string, after int) (Snapshot, err
 	pos := slices.Index(r.waiting, id) + 1
 	r.mu.Unlock()
 	if j != nil {
-		rows, status, changed := j.since(after)
+		rows, status, changed, probing, findings := j.since(after)
 		if !status.Final() {
 			sc, err := r.cfg.Store.Scan(ctx, id)
 			if err != nil {
 				return Snapshot{}, err
 			}
 			sc.Status = status
-			return Snapshot{Scan: sc, Rows: rows, Changed: changed, Position: pos}, nil
+			return Snapshot{Scan: sc, Rows: rows, Changed: changed, Position: pos, Probing: probing, Findings: findings}, nil
 		}
 		// It ended between the two reads: the store has everything.
 	}
@@ -341,7 +395,20 @@ func (r *Runner) Watch(ctx context.Context, id string, after int) (Snapshot, err
 	if err != nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{Scan: sc, Rows: rows}, nil
+	snap := Snapshot{Scan: sc, Rows: rows, Probing: true}
+	if out, ok := ReadOutcome(sc.Summary); ok {
+		snap.Findings = out.Findings
+	}
+	return snap, nil
+}
+
+// ReadOutcome decodes a stored summary.
+func ReadOutcome(b []byte) (Outcome, bool) {
+	var out Outcome
+	if len(b) == 0 || json.Unmarshal(b, &out) != nil {
+		return Outcome{}, false
+	}
+	return out, true
 }
 
 // add records a decided port and wakes the watchers.
@@ -355,6 +422,14 @@ func (j *job) add(res scan.PortResult) store.Result {
 	j.results = append(j.results, row)
 	j.wake()
 	return row
+}
+
+// addFinding records a follow-up check's result and wakes the watchers.
+func (j *job) addFinding(f probe.Finding) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.findings = append(j.findings, f)
+	j.wake()
 }
 
 func (j *job) setStatus(s store.Status) {
@@ -377,15 +452,16 @@ func (j *job) wake() {
 	j.changed = make(chan struct{})
 }
 
-func (j *job) since(after int) ([]store.Result, store.Status, <-chan struct{}) {
+func (j *job) since(after int) ([]store.Result, store.Status, <-chan struct{}, bool, []probe.Finding) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var rows []store.Result
 	if after < len(j.results) {
 		rows = slices.Clone(j.results[max(after, 0):])
 	}
+	findings := slices.Clone(j.findings)
 	if j.changed == nil {
-		return rows, j.status, nil
+		return rows, j.status, nil, j.probing, findings
 	}
-	return rows, j.status, j.changed
+	return rows, j.status, j.changed, j.probing, findings
 }

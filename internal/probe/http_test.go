@@ -1,0 +1,148 @@
+package probe
+
+import (
+	"crypto/tls"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// httpPort is the loopback port of srv.
+func httpPort(t *testing.T, srv *httptest.Server) uint16 {
+	t.Helper()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(u.Port(), 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint16(n)
+}
+
+// requestLog records the Host and User-Agent of each request.
+type requestLog struct {
+	mu    sync.Mutex
+	hosts []string
+	uas   []string
+}
+
+func (l *requestLog) wrap(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.hosts = append(l.hosts, r.Host)
+		l.uas = append(l.uas, r.UserAgent())
+		l.mu.Unlock()
+		h(w, r)
+	}
+}
+
+func TestHTTPRedirectAndHSTS(t *testing.T) {
+	now := time.Now()
+	ca := newCA(t, now)
+	var tlsLog requestLog
+	tlsSrv := httptest.NewUnstartedServer(tlsLog.wrap(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		_, _ = w.Write([]byte("secure"))
+	}))
+	tlsSrv.TLS = &tls.Config{Certificates: []tls.Certificate{
+		ca.issue(t, leafTemplate(testHost, now.Add(-time.Hour), now.Add(24*time.Hour), testHost), false),
+	}}
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the TLS 1.0/1.1 probes fail by design
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	tlsPort := httpPort(t, tlsSrv)
+
+	location := "https://" + testHost + ":" + strconv.Itoa(int(tlsPort)) + "/"
+	var plainLog requestLog
+	plain := httptest.NewServer(plainLog.wrap(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "vantage-test-redirector")
+		http.Redirect(w, r, location, http.StatusMovedPermanently)
+	}))
+	t.Cleanup(plain.Close)
+	plainPort := httpPort(t, plain)
+
+	d := &testDialer{}
+	cfg := Config{Dial: d.Dial, Host: testHost, Roots: ca.pool,
+		Checks: map[uint16][]string{plainPort: {CheckHTTP}, tlsPort: {CheckTLS}}}
+	findings := run(t, cfg, plainPort, tlsPort)
+
+	f := only(t, findings, plainPort, CheckHTTP)
+	want := HTTPInfo{Status: 301, Location: location, RedirectsToHTTPS: true, Server: "vantage-test-redirector",
+		HSTS: "max-age=63072000; includeSubDomains"}
+	if f.Err != "" || f.HTTP == nil || *f.HTTP != want {
+		t.Errorf("finding %+v HTTP %+v, want %+v", f, f.HTTP, want)
+	}
+	if tf := only(t, findings, tlsPort, CheckTLS); tf.TLS == nil || !tf.TLS.ValidForName {
+		t.Errorf("TLS finding %+v", tf)
+	}
+	plainLog.mu.Lock()
+	defer plainLog.mu.Unlock()
+	wantHost := testHost + ":" + strconv.Itoa(int(plainPort))
+	if len(plainLog.hosts) != 1 || plainLog.hosts[0] != wantHost || plainLog.uas[0] != userAgent {
+		t.Errorf("plain side saw hosts %q user agents %q, want one request for %q by %q", plainLog.hosts, plainLog.uas, wantHost, userAgent)
+	}
+	tlsLog.mu.Lock()
+	defer tlsLog.mu.Unlock()
+	if len(tlsLog.hosts) != 1 || tlsLog.hosts[0] != testHost+":"+strconv.Itoa(int(tlsPort)) {
+		t.Errorf("https side saw hosts %q, want one request", tlsLog.hosts)
+	}
+}
+
+func TestHTTPWithoutRedirect(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		location string
+	}{
+		{"200", http.StatusOK, ""},
+		{"redirect to plain http", http.StatusFound, "http://" + testHost + "/login"},
+		{"relative redirect", http.StatusFound, "/login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Server", "test-httpd/1.0")
+				if tt.location != "" {
+					w.Header().Set("Location", tt.location)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write(make([]byte, 64<<10)) // more than the probe reads
+			}))
+			t.Cleanup(srv.Close)
+			port := httpPort(t, srv)
+			d := &testDialer{}
+			cfg := Config{Dial: d.Dial, Host: testHost, Checks: map[uint16][]string{port: {CheckHTTP}}}
+			f := only(t, run(t, cfg, port), port, CheckHTTP)
+			want := HTTPInfo{Status: tt.status, Location: tt.location, Server: "test-httpd/1.0"}
+			if f.Err != "" || f.HTTP == nil || *f.HTTP != want {
+				t.Errorf("finding %+v HTTP %+v, want %+v", f, f.HTTP, want)
+			}
+			if n := d.calls.Load(); n != 1 {
+				t.Errorf("%d dials, want 1 (no https port is open, so no HSTS request)", n)
+			}
+		})
+	}
+}
+
+func TestHTTPOnANonHTTPPort(t *testing.T) {
+	port := serve(t, func(c net.Conn) {
+		buf := make([]byte, 512)
+		_, _ = c.Read(buf)
+		_, _ = c.Write([]byte("-ERR unknown command\r\n"))
+	})
+	d := &testDialer{}
+	cfg := Config{Dial: d.Dial, Host: testHost, Checks: map[uint16][]string{port: {CheckHTTP}}}
+	f := only(t, run(t, cfg, port), port, CheckHTTP)
+	if f.HTTP != nil || f.Err != "the HTTP request failed: the port does not speak HTTP" {
+		t.Errorf("finding %+v, want the failure explained", f)
+	}
+}
