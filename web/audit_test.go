@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/vantagescan/vantage/internal/scan"
 )
 
 // TestAudit runs the audits a user's tools would: the Nu HTML Checker must
@@ -34,25 +32,14 @@ func TestAudit(t *testing.T) {
 	if err != nil || vnu == "" {
 		t.Fatalf("VNU_JAR and AXE_JS must name the pinned tools: %v", err)
 	}
-	ts := newService(t, scan.Config{}, 5)
-	base := ts.srv.URL
-
-	// A finished 100-port scan with one open port.
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := strconv.Itoa(int(netip.MustParseAddrPort(l.Addr().String()).Port()))
+	// A finished 100-port scan with one open port, a plain-HTTP server the
+	// follow-up checks report on (so findings and the grade are audited).
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hi") }))
+	defer web.Close()
+	port := netip.MustParseAddrPort(strings.TrimPrefix(web.URL, "http://")).Port()
+	srv := newProbingService(t, map[uint16][]string{port: {"http"}})
+	base := srv.URL
+	open := strconv.Itoa(int(port))
 	resp, _ := post(t, base+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000-61098," + open}, "consent": {"on"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("submit: %d", resp.StatusCode)

@@ -546,6 +546,32 @@ func TestXSSPayloadsAreRefusedAndInert(t *testing.T) {
 	}
 }
 
+// newProbingService is the service with the follow-up checks on, the
+// checks of each port given by the test (its servers sit on random ports).
+func newProbingService(t *testing.T, checks map[uint16][]string) *httptest.Server {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 1, MaxQueued: 2,
+		Probe: &probe.Config{Checks: checks, Total: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewServer(Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy}, Store: st, MaxPorts: 300}))
+	t.Cleanup(func() {
+		runner.Shutdown(context.Background())
+		srv.Close()
+		st.Close()
+	})
+	return srv
+}
+
 // TestChecksAndGradeOnTheResultsPage: an open plain-HTTP port is checked
 // after the scan; the finding and the grade reach the page and the store.
 func TestChecksAndGradeOnTheResultsPage(t *testing.T) {
@@ -555,22 +581,7 @@ func TestChecksAndGradeOnTheResultsPage(t *testing.T) {
 	}))
 	defer srv.Close()
 	port := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://")).Port()
-	ts := newServiceWith(t, scan.Config{}, 5, nil)
-	// A runner with the checks on, replacing the default one.
-	st := ts.store
-	policy, _ := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 1, MaxQueued: 2,
-		Probe: &probe.Config{Checks: map[uint16][]string{port: {probe.CheckHTTP}}, Total: 5 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runner.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer runner.Shutdown(context.Background())
-	srv2 := httptest.NewServer(NewServer(Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy}, Store: st, MaxPorts: 300}))
-	defer srv2.Close()
-
+	srv2 := newProbingService(t, map[uint16][]string{port: {probe.CheckHTTP}})
 	resp := postFrom(t, srv2.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000," + strconv.Itoa(int(port))}, "consent": {"on"}}, nil)
 	_, body := get(t, srv2.URL+resp.Header.Get("Location"))
 	for _, want := range []string{"Checks of the open ports", `id="check-` + strconv.Itoa(int(port)) + `-http"`, "without redirecting to HTTPS", "test-httpd", "Exposure grade", `href="/#faq-grade"`} {
