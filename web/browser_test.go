@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/vantagescan/vantage/internal/probe/probetest"
 	"github.com/vantagescan/vantage/internal/scan"
 )
 
@@ -198,4 +200,41 @@ func TestBrowserScan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserFindings: every kind of follow-up check shows on the results
+// page in a real browser, with the grade; the screenshot is kept.
+func TestBrowserFindings(t *testing.T) {
+	ctx := browser(t)
+	servers := probetest.Start(t)
+	srv := newProbingService(t, nil)
+	var spec []string
+	for _, p := range servers.List() {
+		spec = append(spec, strconv.Itoa(int(p)))
+	}
+	if err := chromedp.Do(ctx,
+		viewport(1280),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.SendKeys(chromedp.CSS("#host"), "127.0.0.1"),
+		chromedp.SendKeys(chromedp.CSS("#custom"), strings.Join(spec, ",")),
+		chromedp.Click(chromedp.CSS("#consent")),
+		chromedp.Click(chromedp.CSS("button[type=submit]:not([name=target])"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#summary")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TLS", "Self-signed", "SSH", "brute force", "probetest FTP ready", "without redirecting to HTTPS", "Exposure grade"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page does not show %q", want)
+		}
+	}
+	if n, _ := count(ctx, `li.finding`); n < 4 {
+		t.Errorf("%d findings on the page, want one per server (4)", n)
+	}
+	screenshot(t, ctx, "results-findings-desktop.png", 1280)
+	screenshot(t, ctx, "results-findings-phone.png", 390)
 }

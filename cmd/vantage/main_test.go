@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vantagescan/vantage/internal/probe"
+	"github.com/vantagescan/vantage/internal/probe/probetest"
 	"github.com/vantagescan/vantage/internal/target/dnstest"
 )
 
@@ -307,5 +309,73 @@ func TestNameResolvingToLoopbackIsRefused(t *testing.T) {
 	if c, err := l.Accept(); err == nil {
 		c.Close()
 		t.Fatal("a connection reached the listener behind the refused name")
+	}
+}
+
+// TestScanShowsEveryKindOfFinding runs the checks against one server of
+// each kind on loopback (found by their behaviour, on random ports): each
+// finding reaches the JSON and the table, and the grade follows.
+func TestScanShowsEveryKindOfFinding(t *testing.T) {
+	srv := probetest.Start(t)
+	var spec []string
+	for _, p := range srv.List() {
+		spec = append(spec, fmt.Sprint(p))
+	}
+	out, stderr, err := runCLI(t, "scan", "--allow-cidr", "127.0.0.1", "--json", "--ports", strings.Join(spec, ","), "127.0.0.1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var doc struct {
+		Findings []probe.Finding `json:"findings"`
+		Grade    struct {
+			Letter  string `json:"letter"`
+			Reasons []struct {
+				Rule string `json:"rule"`
+			} `json:"reasons"`
+		} `json:"grade"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	byPort := map[uint16]probe.Finding{}
+	for _, f := range doc.Findings {
+		if f.Err == "" {
+			byPort[f.Port] = f
+		}
+	}
+	if f := byPort[srv.TLS]; f.TLS == nil || !f.TLS.SelfSigned || f.TLS.Version == "" {
+		t.Errorf("TLS finding: %+v", f)
+	}
+	if f := byPort[srv.HTTP]; f.HTTP == nil || f.HTTP.RedirectsToHTTPS || f.HTTP.Server != "probetest-httpd" {
+		t.Errorf("HTTP finding: %+v", f)
+	}
+	if f := byPort[srv.SSH]; f.SSH == nil || !f.SSH.PasswordAuth || f.SSH.Banner != "SSH-2.0-probetest" {
+		t.Errorf("SSH finding: %+v", f)
+	}
+	var ftp bool
+	for _, f := range doc.Findings {
+		ftp = ftp || (f.Port == srv.FTP && f.Banner != nil && strings.Contains(f.Banner.Line, "probetest FTP ready"))
+	}
+	if !ftp {
+		t.Errorf("no greeting finding for the FTP server: %+v", doc.Findings)
+	}
+	rules := map[string]bool{}
+	for _, r := range doc.Grade.Reasons {
+		rules[r.Rule] = true
+	}
+	for _, want := range []string{"ssh-password-login", "tls-certificate-untrusted", "http-without-https-redirect"} {
+		if !rules[want] {
+			t.Errorf("grade %s lacks the reason %s: %+v", doc.Grade.Letter, want, doc.Grade.Reasons)
+		}
+	}
+
+	table, _, err := runCLI(t, "scan", "--allow-cidr", "127.0.0.1", "--ports", strings.Join(spec, ","), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Checks of the open ports:", "TLS", "Self-signed", "SSH", "brute force", "probetest FTP ready", "without redirecting to HTTPS", "Grade "} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q", want)
+		}
 	}
 }

@@ -23,8 +23,11 @@ func Describe(f probe.Finding) (title string, lines []string, problem bool) {
 		t := f.TLS
 		v.Title = "TLS"
 		v.Lines = append(v.Lines, fmt.Sprintf("%s with %s.", t.Version, t.CipherSuite))
-		cert := fmt.Sprintf("Certificate for %s", t.Subject)
-		if len(t.SANs) > 0 {
+		cert := "Certificate for " + t.Subject
+		switch {
+		case t.Subject == "" && len(t.SANs) > 0:
+			cert += strings.Join(t.SANs, ", ")
+		case len(t.SANs) > 0:
 			cert += " (" + strings.Join(t.SANs, ", ") + ")"
 		}
 		cert += ", issued by " + t.Issuer + "."

@@ -43,16 +43,16 @@ const (
 
 // Reason is one rule that fired, about one port or about the whole host.
 type Reason struct {
-	Rule   string // the rule's stable name, e.g. "critical-port-open"
-	Port   uint16 // the port the reason is about; 0 when it is about the host
-	Effect string // "caps the grade at F", "lowers the grade by one letter", "note", …
-	Text   string // one or two plain-text sentences for people: what, why, what to do
+	Rule   string `json:"rule"`           // the rule's stable name, e.g. "critical-port-open"
+	Port   uint16 `json:"port,omitempty"` // the port the reason is about; 0 when it is about the host
+	Effect string `json:"effect"`         // "caps the grade at F", "lowers the grade by one letter", "note", …
+	Text   string `json:"text"`           // one or two plain-text sentences for people: what, why, what to do
 }
 
 // Grade is the letter and every reason that shaped it, strongest first.
 type Grade struct {
-	Letter  string // "A", "B", "C", "D" or "F"
-	Reasons []Reason
+	Letter  string   `json:"letter"` // "A", "B", "C", "D" or "F"
+	Reasons []Reason `json:"reasons"`
 }
 
 // RuleInfo describes one rule for the "how is the grade computed" page.
