@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
 	"github.com/vantagescan/vantage/internal/probe/probetest"
 	"github.com/vantagescan/vantage/internal/scan"
 )
@@ -103,21 +102,7 @@ func screenshot(t *testing.T, ctx context.Context, name string, width int64) {
 func TestBrowserScan(t *testing.T) {
 	ctx := browser(t)
 	ts := newService(t, scan.Config{Rate: 8, Burst: 1}, 5) // 20 ports: about 2.5 s
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := strconv.Itoa(int(netip.MustParseAddrPort(l.Addr().String()).Port()))
+	open := strconv.Itoa(int(netlabtest.OpenPort(t)))
 
 	for _, js := range []bool{true, false} {
 		t.Run(fmt.Sprintf("javascript=%v", js), func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"html"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -22,6 +21,7 @@ import (
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/limit"
 	"github.com/vantagescan/vantage/internal/metrics"
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
 	"github.com/vantagescan/vantage/internal/probe"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
@@ -217,21 +217,7 @@ func TestResultsStreamBeforeTheScanEnds(t *testing.T) {
 	// 8 ports at 4 a second: about 2 s, and too few rows to fill any
 	// buffer on the way, so only a real flush brings a row early.
 	ts := newService(t, scan.Config{Rate: 4, Burst: 1}, 5)
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := netip.MustParseAddrPort(l.Addr().String()).Port()
+	open := netlabtest.OpenPort(t)
 	resp, _ := post(t, ts.srv.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"},
 		"custom": {"61000-61006," + strconv.Itoa(int(open))}, "consent": {"on"}})
 	if resp.StatusCode != http.StatusSeeOther {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
 	"github.com/vantagescan/vantage/internal/probe"
 	"github.com/vantagescan/vantage/internal/probe/probetest"
 	"github.com/vantagescan/vantage/internal/target/dnstest"
@@ -44,23 +45,8 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 // loopbackPorts starts a listener (open) and names a port nothing listens on (closed).
 func loopbackPorts(t *testing.T) (open, closed uint16) {
 	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
 	// Above Linux's ephemeral range (32768-60999): no test listens there.
-	closed = 61999
-	return netip.MustParseAddrPort(l.Addr().String()).Port(), closed
+	return netlabtest.OpenPort(t), 61999
 }
 
 func TestScanJSONDocument(t *testing.T) {

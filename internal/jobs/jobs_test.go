@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -179,25 +179,6 @@ func watchAll(t *testing.T, r *Runner, id string) ([]store.Result, store.Scan) {
 	}
 }
 
-func listen(t *testing.T) uint16 {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return netip.MustParseAddrPort(l.Addr().String()).Port()
-}
-
 func TestScanLifecycleAndConcurrentWatchers(t *testing.T) {
 	for name, open := range map[string]func(t *testing.T) store.Store{
 		"memory": func(*testing.T) store.Store { return newMemStore() },
@@ -217,7 +198,7 @@ func TestScanLifecycleAndConcurrentWatchers(t *testing.T) {
 func lifecycle(t *testing.T, st store.Store) {
 	// 200 connections at 1000/s: about 0.2 s, long enough to join mid-scan.
 	r := newRunner(t, st, func(c *Config) { c.Scan = scan.Config{Rate: 1000, Burst: 1} })
-	open := listen(t)
+	open := netlabtest.OpenPort(t)
 	id, err := r.Submit(context.Background(), request(199, open))
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
 )
 
 // loopbackRange returns n loopback ports from 61000 up: above Linux's
@@ -100,21 +101,7 @@ func TestNativeBacksOffOnEMFILE(t *testing.T) {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
 		t.Skip(err)
 	}
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := netip.MustParseAddrPort(l.Addr().String()).Port()
+	open := netlabtest.OpenPort(t)
 	ports := append(loopbackRange(1500), open)
 
 	// Leave room for what the test process already holds (other tests'

@@ -5,6 +5,8 @@ package netlabtest
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"testing"
@@ -54,4 +56,26 @@ func New(t testing.TB, cfg netlab.Config) *netlab.Lab {
 		}
 	})
 	return lab
+}
+
+// OpenPort listens on a random 127.0.0.1 port that accepts every
+// connection and closes it at once — an "open" port for loopback tests —
+// until t ends. It returns the port.
+func OpenPort(t testing.TB) uint16 {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return netip.MustParseAddrPort(l.Addr().String()).Port()
 }
