@@ -39,6 +39,7 @@ type SummaryView struct {
 	Final                      bool       // nothing more will come
 	AgainURL                   string     // the form, filled in with this scan's host and ports
 	Grade                      *GradeView // nil when the scan did not finish
+	ExportBase                 string     // "/scans/ID": + ".json", ".csv", ".xml"
 }
 
 // GridCell is one port in the at-a-glance grid.

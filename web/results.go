@@ -72,6 +72,10 @@ func statusText(s store.Status, position int) string {
 func results(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := chi.URLParam(r, "id")
+		if eid, format, ok := splitExport(id); ok && store.ValidID(eid) {
+			exportScan(d, w, r, eid, format)
+			return
+		}
 		if !store.ValidID(id) {
 			notFound(d)(w, r)
 			return
@@ -203,7 +207,7 @@ func shareURL(r *http.Request, id string, trusted []netip.Prefix) string {
 // summaryView reads the final record: counts, verdict, open ports first.
 func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 	v := templates.SummaryView{Status: string(sc.Status), StatusText: statusText(sc.Status, 0), Reason: sc.Reason, Total: sc.PortCount,
-		Final: sc.Status.Final(), AgainURL: "/?" + url.Values{"host": {sc.Target}, "custom": {sc.PortSpec}}.Encode()}
+		Final: sc.Status.Final(), ExportBase: "/scans/" + sc.ID, AgainURL: "/?" + url.Values{"host": {sc.Target}, "custom": {sc.PortSpec}}.Encode()}
 	for _, r := range rows {
 		v.Grid = append(v.Grid, templates.GridCell{Port: r.Port, State: r.State})
 		switch r.State {
@@ -233,6 +237,8 @@ func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 	}
 	return v
 }
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 func lastSeq(rows []store.Result) int {
 	n := 0

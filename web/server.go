@@ -67,6 +67,7 @@ type Deps struct {
 	// TrustedProxies are the only peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	Metrics        recorder // optional
+	Version        string   // Vantage's version, for exports
 	// Ready reports false while the service is shutting down.
 	Ready func() bool
 	Now   func() time.Time

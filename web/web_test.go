@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"log/slog"
@@ -582,5 +583,47 @@ func TestChecksAndGradeOnTheResultsPage(t *testing.T) {
 	}
 	if _, home := get(t, srv2.URL+"/"); !strings.Contains(home, `id="faq-grade"`) {
 		t.Error("the FAQ does not explain the grade")
+	}
+}
+
+func TestExports(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	open := netlabtest.OpenPort(t)
+	resp := postFrom(t, ts.srv.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000-61002," + strconv.Itoa(int(open))}, "consent": {"on"}}, nil)
+	loc := resp.Header.Get("Location")
+	_, page := get(t, ts.srv.URL+loc) // streams to the end
+	for _, ext := range []string{".json", ".csv", ".xml"} {
+		if !strings.Contains(page, `href="`+loc+ext+`"`) {
+			t.Errorf("results page has no %s download link", ext)
+		}
+	}
+	r, body := get(t, ts.srv.URL+loc+".json")
+	var doc struct {
+		Status string `json:"status"`
+		Counts struct{ Open, Closed int }
+		Ports  []struct {
+			Port  uint16 `json:"port"`
+			State string `json:"state"`
+		} `json:"ports"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || r.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("json export: %v %q", err, r.Header.Get("Content-Type"))
+	}
+	if doc.Status != "done" || doc.Counts.Open != 1 || doc.Counts.Closed != 3 || len(doc.Ports) != 4 {
+		t.Errorf("json export %+v", doc)
+	}
+	r, body = get(t, ts.srv.URL+loc+".csv")
+	if lines := strings.Split(strings.TrimSpace(body), "\n"); len(lines) != 5 || lines[0] != "port,protocol,state,reason,rtt_ms,attempts,service,risk" || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("csv export:\n%s", body)
+	}
+	r, body = get(t, ts.srv.URL+loc+".xml")
+	if !strings.Contains(body, `<nmaprun scanner="nmap"`) || !strings.Contains(body, `portid="`+strconv.Itoa(int(open))+`"`) {
+		t.Errorf("xml export:\n%s", body)
+	}
+	if r, _ := get(t, ts.srv.URL+"/scans/"+store.NewID()+".csv"); r.StatusCode != 404 {
+		t.Errorf("export of an unknown scan: %d", r.StatusCode)
+	}
+	if r, _ := get(t, ts.srv.URL+loc+".pdf"); r.StatusCode != 404 {
+		t.Errorf("unknown format: %d", r.StatusCode)
 	}
 }

@@ -167,7 +167,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			Log: log, Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: resolver}, Store: st,
 			MaxPorts: o.maxPorts, Ready: func() bool { return !shuttingDown.Load() },
 			Clients: clients, Cooldown: limit.NewCooldown(o.targetCooldown, 0, nil), TrustedProxies: o.trustedProxies,
-			Metrics: m,
+			Metrics: m, Version: version,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
