@@ -26,6 +26,9 @@ func routes(d Deps) http.Handler {
 	r.Get("/scans/{id}", results(d))
 	r.Get("/ports", catalog(d))
 
+	r.Post("/api/v1/scans", apiSubmit(d))
+	r.Get("/api/v1/scans/{id}", apiScan(d))
+
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(d))
 	r.Handle("/static/*", static.Handler())

@@ -627,3 +627,112 @@ func TestExports(t *testing.T) {
 		t.Errorf("unknown format: %d", r.StatusCode)
 	}
 }
+
+func apiPost(t *testing.T, base, body, contentType string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/v1/scans", strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return resp, v
+}
+
+func TestAPI(t *testing.T) {
+	clients, _ := limit.NewClients(3600, 20, 0, nil)
+	ts := newServiceWith(t, scan.Config{}, 5, func(d *Deps) { d.Clients = clients })
+	errCode := func(v map[string]any) string {
+		e, _ := v["error"].(map[string]any)
+		c, _ := e["code"].(string)
+		if m, _ := e["message"].(string); c != "" && m == "" {
+			t.Errorf("error %s without a message", c)
+		}
+		return c
+	}
+	tests := []struct {
+		name, body, ctype string
+		status            int
+		code              string
+	}{
+		{"form content type", `{"target":"127.0.0.1"}`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+		{"not json", `target=127.0.0.1`, "application/json", 400, "bad_request"},
+		{"unknown field", `{"target":"127.0.0.1","evil":1}`, "application/json", 400, "bad_request"},
+		{"no target", `{"ports":"22"}`, "application/json", 422, "invalid_target"},
+		{"bad ports", `{"target":"127.0.0.1","ports":"22,http","consent":true}`, "application/json", 422, "invalid_ports"},
+		{"bad family", `{"target":"127.0.0.1","family":"both","consent":true}`, "application/json", 422, "invalid_family"},
+		{"forbidden", `{"target":"169.254.169.254","consent":true}`, "application/json", 403, "forbidden_target"},
+		{"special name", `{"target":"localhost","consent":true}`, "application/json", 422, "invalid_target"},
+		{"no consent", `{"target":"127.0.0.2","ports":"61000"}`, "application/json", 422, "consent_required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, v := apiPost(t, ts.srv.URL, tt.body, tt.ctype)
+			if resp.StatusCode != tt.status || errCode(v) != tt.code {
+				t.Errorf("%d %v; want %d %s", resp.StatusCode, v, tt.status, tt.code)
+			}
+			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("content type %q", resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+
+	open := netlabtest.OpenPort(t)
+	resp, v := apiPost(t, ts.srv.URL, `{"target":"127.0.0.1","ports":"61000-61002,`+strconv.Itoa(int(open))+`","consent":true}`, "application/json")
+	if resp.StatusCode != http.StatusAccepted || v["status"] != "queued" || v["url"] != "/api/v1/scans/"+v["id"].(string) {
+		t.Fatalf("accepted: %d %v", resp.StatusCode, v)
+	}
+	url := ts.srv.URL + v["url"].(string)
+	var doc map[string]any
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		r, body := get(t, url)
+		if r.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", url, r.StatusCode)
+		}
+		doc = nil
+		_ = json.Unmarshal([]byte(body), &doc)
+		if doc["status"] == "done" {
+			break
+		}
+	}
+	if doc["status"] != "done" || len(doc["ports"].([]any)) != 4 || doc["grade"] == nil {
+		t.Errorf("document: %v", doc)
+	}
+	if r, _ := get(t, ts.srv.URL+"/api/v1/scans/"+store.NewID()); r.StatusCode != 404 {
+		t.Errorf("unknown scan: %d", r.StatusCode)
+	}
+}
+
+func TestAPIRateLimitAndBusy(t *testing.T) {
+	clients, _ := limit.NewClients(60, 1, 0, nil)
+	ts := newServiceWith(t, scan.Config{Rate: 5, Burst: 1}, 1, func(d *Deps) { d.Clients = clients })
+	body := `{"target":"127.0.0.1","ports":"61000-61009","consent":true}`
+	if resp, _ := apiPost(t, ts.srv.URL, body, "application/json"); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("first: %d", resp.StatusCode)
+	}
+	resp, v := apiPost(t, ts.srv.URL, body, "application/json")
+	if e, _ := v["error"].(map[string]any); resp.StatusCode != 429 || e["code"] != "rate_limited" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("second: %d %v", resp.StatusCode, v)
+	}
+	// Other clients (through a trusted proxy they would differ; here a
+	// fresh limiter) fill the queue: 503 + Retry-After as JSON.
+	ts2 := newServiceWith(t, scan.Config{Rate: 5, Burst: 1}, 1, nil)
+	codes := []int{}
+	for i := range 4 {
+		resp, v := apiPost(t, ts2.srv.URL, `{"target":"127.0.0.1","ports":"`+strconv.Itoa(61000+i)+`-61020","consent":true}`, "application/json")
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == 503 {
+			if e, _ := v["error"].(map[string]any); e["code"] != "busy" || resp.Header.Get("Retry-After") == "" {
+				t.Errorf("503 body %v", v)
+			}
+		}
+	}
+	if codes[len(codes)-1] != 503 {
+		t.Errorf("codes %v: the queue never filled", codes)
+	}
+}

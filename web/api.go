@@ -1,0 +1,192 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/metrics"
+	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/report"
+	"github.com/vantagescan/vantage/internal/store"
+	"github.com/vantagescan/vantage/internal/target"
+)
+
+// apiError is the JSON error body: {"error":{"code","message"}}.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func apiFail(w http.ResponseWriter, status int, code, message string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, message
+	writeJSON(w, status, e)
+}
+
+// apiScanRequest is the body of POST /api/v1/scans.
+type apiScanRequest struct {
+	Target  string `json:"target"`
+	Ports   string `json:"ports"`   // "22,80,443", "8000-8100", "preset:common" (default)
+	Family  string `json:"family"`  // "4" or "6"; empty: IPv4 when the name has it
+	Consent bool   `json:"consent"` // I own this host or am authorised to scan it (not needed for your own address)
+}
+
+// apiScanAccepted is the answer to a scan request.
+type apiScanAccepted struct {
+	ID     string `json:"id"`
+	URL    string `json:"url"`
+	Status string `json:"status"`
+	Recent bool   `json:"recent,omitempty"` // the cooldown answered with a scan of the same target and ports
+}
+
+// apiSubmit is POST /api/v1/scans. It requires Content-Type
+// application/json, which a cross-site form cannot send without a
+// preflight: no simple-request CSRF.
+func apiSubmit(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			apiFail(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the scan request as JSON with Content-Type: application/json.")
+			return
+		}
+		visitor := clientIP(r)
+		if d.Clients != nil {
+			if ok, retry := d.Clients.Allow(visitor); !ok {
+				d.Metrics.Refused(metrics.RefusedRateLimited)
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+				apiFail(w, http.StatusTooManyRequests, "rate_limited", "Too many scans from your address; retry after the number of seconds in Retry-After.")
+				return
+			}
+		}
+		var req apiScanRequest
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			d.Metrics.Refused(metrics.RefusedInvalid)
+			apiFail(w, http.StatusBadRequest, "bad_request", "The body must be one JSON object with target, ports, family and consent.")
+			return
+		}
+		spec := strings.TrimSpace(req.Ports)
+		if spec == "" {
+			spec = "preset:" + ports.PresetCommon
+		}
+		list, err := ports.Parse(spec, d.MaxPorts)
+		if err != nil {
+			d.Metrics.Refused(metrics.RefusedInvalid)
+			apiFail(w, http.StatusUnprocessableEntity, "invalid_ports", err.Error())
+			return
+		}
+		fam := target.Auto
+		switch req.Family {
+		case "", "auto":
+		case "4":
+			fam = target.IPv4Only
+		case "6":
+			fam = target.IPv6Only
+		default:
+			d.Metrics.Refused(metrics.RefusedInvalid)
+			apiFail(w, http.StatusUnprocessableEntity, "invalid_family", `family must be "4" or "6" (scanning both at once is not available yet).`)
+			return
+		}
+		if strings.TrimSpace(req.Target) == "" {
+			d.Metrics.Refused(metrics.RefusedInvalid)
+			apiFail(w, http.StatusUnprocessableEntity, "invalid_target", "Give the host name or IP address to scan as target.")
+			return
+		}
+		pt, err := d.Pinner.Pin(r.Context(), req.Target, fam)
+		if err != nil {
+			status, code, reason := apiTargetError(err)
+			d.Metrics.Refused(reason)
+			msg := "That host cannot be scanned."
+			var te *target.Error
+			if errors.As(err, &te) {
+				msg = te.Msg
+			}
+			apiFail(w, status, code, msg)
+			return
+		}
+		if !req.Consent && pt.IP != visitor {
+			d.Metrics.Refused(metrics.RefusedInvalid)
+			apiFail(w, http.StatusUnprocessableEntity, "consent_required", `Set "consent": true to confirm you own this host or are authorised to scan it.`)
+			return
+		}
+		jr := jobs.Request{Target: pt, PortSpec: spec, Ports: list, Client: visitor.String()}
+		canonical := ports.Format(slices.Sorted(slices.Values(list)))
+		if d.Cooldown != nil {
+			if id, ok := d.Cooldown.Recent(pt.IP, canonical); ok {
+				writeJSON(w, http.StatusOK, apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: "recent", Recent: true})
+				return
+			}
+		}
+		id, err := d.Runner.Submit(r.Context(), jr)
+		switch {
+		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
+			d.Metrics.Refused(metrics.RefusedQueueFull)
+			w.Header().Set("Retry-After", "60")
+			apiFail(w, http.StatusServiceUnavailable, "busy", "Vantage is busy with other scans; retry after the number of seconds in Retry-After.")
+			return
+		case err != nil:
+			d.Log.Error("api submit", "err", err)
+			apiFail(w, http.StatusInternalServerError, "internal", "Something went wrong on our side.")
+			return
+		}
+		if d.Cooldown != nil {
+			d.Cooldown.Remember(pt.IP, canonical, id)
+		}
+		w.Header().Set("Location", "/api/v1/scans/"+id)
+		writeJSON(w, http.StatusAccepted, apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: string(store.Queued)})
+	}
+}
+
+func apiTargetError(err error) (status int, code, reason string) {
+	switch {
+	case errors.Is(err, target.ErrForbidden):
+		return http.StatusForbidden, "forbidden_target", metrics.RefusedForbidden
+	case errors.Is(err, target.ErrUnresolvable):
+		return http.StatusUnprocessableEntity, "unresolvable", metrics.RefusedUnresolvable
+	case errors.Is(err, target.ErrResolver):
+		return http.StatusBadGateway, "resolver_failed", metrics.RefusedUnresolvable
+	default:
+		return http.StatusUnprocessableEntity, "invalid_target", metrics.RefusedInvalid
+	}
+}
+
+// apiScan is GET /api/v1/scans/{id}: the full document, as far as the scan
+// has got (its status says whether it is final).
+func apiScan(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if !store.ValidID(id) {
+			apiFail(w, http.StatusNotFound, "not_found", "There is no scan with that ID.")
+			return
+		}
+		s, err := loadExport(r.Context(), d, id)
+		if errors.Is(err, store.ErrNotFound) {
+			apiFail(w, http.StatusNotFound, "not_found", "There is no scan with that ID.")
+			return
+		}
+		if err != nil {
+			d.Log.Error("api scan", "id", id, "err", err)
+			apiFail(w, http.StatusInternalServerError, "internal", "Something went wrong on our side.")
+			return
+		}
+		writeJSON(w, http.StatusOK, report.NewDocument(s))
+	}
+}
