@@ -28,6 +28,7 @@ func routes(d Deps) http.Handler {
 
 	r.Post("/api/v1/scans", apiSubmit(d))
 	r.Get("/api/v1/scans/{id}", apiScan(d))
+	r.Get("/api/v1/scans/{id}/events", apiEvents(d))
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(d))

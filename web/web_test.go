@@ -736,3 +736,94 @@ func TestAPIRateLimitAndBusy(t *testing.T) {
 		t.Errorf("codes %v: the queue never filled", codes)
 	}
 }
+
+// sseEvent is one server-sent event.
+type sseEvent struct{ name, id, data string }
+
+// readEvents reads events until stop says so or the stream ends.
+func readEvents(t *testing.T, body io.Reader, stop func(sseEvent) bool) []sseEvent {
+	t.Helper()
+	var out []sseEvent
+	var cur sseEvent
+	sc := bufio.NewScanner(body)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			cur.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "id: "):
+			cur.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.data = strings.TrimPrefix(line, "data: ")
+		case line == "":
+			out = append(out, cur)
+			if stop(cur) {
+				return out
+			}
+			cur = sseEvent{}
+		}
+	}
+	return out
+}
+
+// TestEventsResumeWithoutLossOrDuplicates disconnects mid-scan and
+// reconnects with Last-Event-ID.
+func TestEventsResumeWithoutLossOrDuplicates(t *testing.T) {
+	ts := newService(t, scan.Config{Rate: 10, Burst: 1}, 5) // 20 ports: about 2 s
+	resp, v := apiPost(t, ts.srv.URL, `{"target":"127.0.0.1","ports":"61000-61019","consent":true}`, "application/json")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: %d %v", resp.StatusCode, v)
+	}
+	events := ts.srv.URL + v["url"].(string) + "/events"
+
+	seen := map[string]int{}
+	ports := 0
+	first, err := http.Get(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := first.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	part := readEvents(t, first.Body, func(e sseEvent) bool {
+		if e.name == "port" {
+			ports++
+		}
+		return ports == 5
+	})
+	first.Body.Close()
+	last := part[len(part)-1]
+	for _, e := range part {
+		if e.name == "port" {
+			seen[e.data]++
+		}
+	}
+
+	req, _ := http.NewRequest("GET", events, nil)
+	req.Header.Set("Last-Event-ID", last.id)
+	second, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Body.Close()
+	rest := readEvents(t, second.Body, func(e sseEvent) bool { return e.name == "done" })
+	for _, e := range rest {
+		if e.name == "port" {
+			seen[e.data]++
+		}
+	}
+	if len(seen) != 20 {
+		t.Errorf("%d distinct port events across the reconnect, want 20", len(seen))
+	}
+	for data, n := range seen {
+		if n != 1 {
+			t.Errorf("port event %s seen %d times", data, n)
+		}
+	}
+	if end := rest[len(rest)-1]; end.name != "done" || !strings.Contains(end.data, `"status":"done"`) {
+		t.Errorf("stream ended with %+v", end)
+	}
+	if r, _ := get(t, ts.srv.URL+"/api/v1/scans/"+store.NewID()+"/events"); r.StatusCode != 404 {
+		t.Errorf("events of an unknown scan: %d", r.StatusCode)
+	}
+}
