@@ -34,12 +34,32 @@ type SummaryView struct {
 	Duration                   string
 	Verdict                    string
 	AllFiltered                bool
-	OpenPorts                  []RowView  // sorted by port
-	Grid                       []GridCell // every port, sorted
-	Final                      bool       // nothing more will come
-	AgainURL                   string     // the form, filled in with this scan's host and ports
-	Grade                      *GradeView // nil when the scan did not finish
-	ExportBase                 string     // "/scans/ID": + ".json", ".csv", ".xml"
+	OpenPorts                  []RowView    // sorted by port
+	Grid                       []GridCell   // every port, sorted
+	Final                      bool         // nothing more will come
+	AgainURL                   string       // the form, filled in with this scan's host and ports
+	Grade                      *GradeView   // nil when the scan did not finish
+	ExportBase                 string       // "/scans/ID": + ".json", ".csv", ".xml"
+	RescanAction               string       // POST here to scan the same target and ports again
+	Changes                    *ChangesView // for a rescan: what changed since the scan it repeats
+}
+
+// ChangesView is what changed since the scan a rescan repeats.
+type ChangesView struct {
+	Since        string // formatted date of the earlier scan
+	SinceURL     string
+	Rows         []ChangeRow
+	NewProblems  []string
+	GoneProblems []string
+	GradeBefore  string
+	GradeAfter   string
+	Nothing      bool
+}
+
+// ChangeRow is one port whose state changed.
+type ChangeRow struct {
+	Port          uint16
+	Before, After string
 }
 
 // GridCell is one port in the at-a-glance grid.

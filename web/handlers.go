@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/metrics"
 	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
 	"github.com/vantagescan/vantage/static"
 	"github.com/vantagescan/vantage/templates"
@@ -111,7 +113,7 @@ func homePage(d Deps, w http.ResponseWriter, r *http.Request, status int, form t
 }
 
 // home shows the form, filled in from the query when a results page's
-// "Scan this host again" link led here (nothing is scanned by a GET).
+// "Change the ports and scan again" link led here (nothing is scanned by a GET).
 func home(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -210,6 +212,58 @@ func crossOrigin(d Deps) http.HandlerFunc {
 		d.Metrics.Refused(metrics.RefusedCrossOrigin)
 		errorPage(d, w, r, http.StatusForbidden, "Start scans from Vantage's own page",
 			"This scan request came from another website. Open Vantage and use its form to start a scan.")
+	}
+}
+
+// rescan is POST /scans/{id}/rescan: the same target (resolved and
+// checked again) and ports as an earlier scan, linked to it so the new
+// page shows what changed.
+func rescan(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		_ = r.ParseForm()
+		id := chi.URLParam(r, "id")
+		if !store.ValidID(id) {
+			notFound(d)(w, r)
+			return
+		}
+		snap, err := d.Runner.Watch(r.Context(), id, 0)
+		if errors.Is(err, store.ErrNotFound) {
+			notFound(d)(w, r)
+			return
+		}
+		if err != nil {
+			serverError(d, w, r)
+			return
+		}
+		prev := snap.Scan
+		visitor := clientIP(r)
+		if d.Clients != nil {
+			if ok, retry := d.Clients.Allow(visitor); !ok {
+				rateLimited(d, w, r, retry)
+				return
+			}
+		}
+		form := templates.HomeForm{Host: prev.Target, Ports: ports.PresetCommon, Custom: prev.PortSpec, Consent: r.PostFormValue("consent") != "", Errors: map[string]string{}}
+		status, reason, req := validate(r.Context(), d, &form, visitor)
+		if len(form.Errors) > 0 {
+			d.Metrics.Refused(reason)
+			homePage(d, w, r, status, form)
+			return
+		}
+		req.Client, req.PreviousID = visitor.String(), id
+		newID, err := d.Runner.Submit(r.Context(), req)
+		switch {
+		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
+			d.Metrics.Refused(metrics.RefusedQueueFull)
+			w.Header().Set("Retry-After", "60")
+			errorPage(d, w, r, http.StatusServiceUnavailable, "Vantage is busy", "Vantage is busy with other scans right now. Please try again in a minute.")
+			return
+		case err != nil:
+			serverError(d, w, r)
+			return
+		}
+		http.Redirect(w, r, "/scans/"+newID, http.StatusSeeOther)
 	}
 }
 

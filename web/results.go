@@ -17,6 +17,7 @@ import (
 
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/report"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/templates"
 )
@@ -161,7 +162,11 @@ func results(d Deps) http.HandlerFunc {
 			}
 		})
 		summary := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-			return templates.Summary(summaryView(final, all)).Render(ctx, w)
+			v := summaryView(final, all)
+			if final.Status.Final() && final.PreviousID != "" {
+				v.Changes = changesView(ctx, d, final.PreviousID, id)
+			}
+			return templates.Summary(v).Render(ctx, w)
 		})
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
@@ -207,7 +212,7 @@ func shareURL(r *http.Request, id string, trusted []netip.Prefix) string {
 // summaryView reads the final record: counts, verdict, open ports first.
 func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 	v := templates.SummaryView{Status: string(sc.Status), StatusText: statusText(sc.Status, 0), Reason: sc.Reason, Total: sc.PortCount,
-		Final: sc.Status.Final(), ExportBase: "/scans/" + sc.ID, AgainURL: "/?" + url.Values{"host": {sc.Target}, "custom": {sc.PortSpec}}.Encode()}
+		Final: sc.Status.Final(), ExportBase: "/scans/" + sc.ID, RescanAction: "/scans/" + sc.ID + "/rescan", AgainURL: "/?" + url.Values{"host": {sc.Target}, "custom": {sc.PortSpec}}.Encode()}
 	for _, r := range rows {
 		v.Grid = append(v.Grid, templates.GridCell{Port: r.Port, State: r.State})
 		switch r.State {
@@ -234,6 +239,29 @@ func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 			}
 			v.Grade = &g
 		}
+	}
+	return v
+}
+
+// changesView compares a rescan with the scan it repeats, when that one
+// finished; nil otherwise.
+func changesView(ctx context.Context, d Deps, prevID, id string) *templates.ChangesView {
+	prev, err := loadExport(ctx, d, prevID)
+	if err != nil || !store.Status(prev.Status).Final() {
+		return nil
+	}
+	cur, err := loadExport(ctx, d, id)
+	if err != nil {
+		return nil
+	}
+	diff := report.Compare(prev, cur)
+	v := &templates.ChangesView{
+		Since: prev.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), SinceURL: "/scans/" + prevID,
+		NewProblems: diff.NewProblems, GoneProblems: diff.GoneProblems,
+		GradeBefore: diff.GradeBefore, GradeAfter: diff.GradeAfter, Nothing: diff.Empty(),
+	}
+	for _, c := range diff.Changes {
+		v.Rows = append(v.Rows, templates.ChangeRow{Port: c.Port, Before: c.Before, After: c.After})
 	}
 	return v
 }

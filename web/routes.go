@@ -23,6 +23,7 @@ func routes(d Deps) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(crossOrigin(d))
 	r.Method(http.MethodPost, "/scans", cop.Handler(submit(d)))
+	r.Method(http.MethodPost, "/scans/{id}/rescan", cop.Handler(rescan(d)))
 	r.Get("/scans/{id}", results(d))
 	r.Get("/ports", catalog(d))
 

@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -266,7 +267,7 @@ func TestResultsStreamBeforeTheScanEnds(t *testing.T) {
 	// The share link, reloaded after the end, renders from the store,
 	// sorted by port.
 	_, again := get(t, ts.srv.URL+loc)
-	for _, want := range []string{`class="port-grid"`, "Scan this host again", `href="/?custom=61000-61006%2C`} {
+	for _, want := range []string{`class="port-grid"`, "Scan again and show what changed", "Change the ports and scan again", `href="/?custom=61000-61006%2C`} {
 		if !strings.Contains(again, want) {
 			t.Errorf("finished page lacks %q", want)
 		}
@@ -825,5 +826,49 @@ func TestEventsResumeWithoutLossOrDuplicates(t *testing.T) {
 	}
 	if r, _ := get(t, ts.srv.URL+"/api/v1/scans/"+store.NewID()+"/events"); r.StatusCode != 404 {
 		t.Errorf("events of an unknown scan: %d", r.StatusCode)
+	}
+}
+
+// TestRescanShowsWhatChanged: a port's state changes between a scan and
+// its rescan; the new page says so and links to the earlier scan.
+func TestRescanShowsWhatChanged(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := strconv.Itoa(int(netip.MustParseAddrPort(l.Addr().String()).Port()))
+	first := postFrom(t, ts.srv.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000," + port}, "consent": {"on"}}, nil)
+	loc := first.Header.Get("Location")
+	_, page := get(t, ts.srv.URL+loc)
+	if !strings.Contains(page, `action="`+loc+`/rescan"`) {
+		t.Fatalf("no rescan form on a finished page")
+	}
+	l.Close() // the service goes away: open → closed
+
+	again := postFrom(t, ts.srv.URL+loc+"/rescan", url.Values{"consent": {"on"}}, nil)
+	if again.StatusCode != http.StatusSeeOther || again.Header.Get("Location") == loc {
+		t.Fatalf("rescan: %d %q", again.StatusCode, again.Header.Get("Location"))
+	}
+	_, body := get(t, ts.srv.URL+again.Header.Get("Location"))
+	for _, want := range []string{"Changes since", `href="` + loc + `"`, port + "/tcp</a>: open/syn-ack → <strong>closed/conn-refused</strong>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("rescan page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "61000/tcp</a>: ") {
+		t.Error("an unchanged port is listed as changed")
+	}
+	if r := postFrom(t, ts.srv.URL+"/scans/"+store.NewID()+"/rescan", url.Values{"consent": {"on"}}, nil); r.StatusCode != 404 {
+		t.Errorf("rescan of an unknown scan: %d", r.StatusCode)
 	}
 }

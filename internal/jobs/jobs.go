@@ -72,6 +72,8 @@ type Request struct {
 	PortSpec string   // as given, for display
 	Ports    []uint16 // parsed, unique
 	Client   string   // who asked, for the log line
+	// PreviousID links a rescan to the scan it repeats.
+	PreviousID string
 }
 
 // Runner runs scans.
@@ -178,6 +180,7 @@ func (r *Runner) Submit(ctx context.Context, req Request) (string, error) {
 	err := r.cfg.Store.CreateScan(ctx, store.Scan{
 		ID: j.id, Target: req.Target.Typed, Host: req.Target.Host, IP: req.Target.IP,
 		PortSpec: req.PortSpec, PortCount: len(req.Ports), Status: store.Queued, CreatedAt: r.cfg.Now(),
+		PreviousID: req.PreviousID,
 	})
 	if err != nil {
 		return "", fmt.Errorf("jobs: %w", err)

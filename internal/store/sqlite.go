@@ -102,7 +102,7 @@ func checkPath(path string) error {
 
 // scanColumns lists the columns of scans in the order CreateScan writes them.
 const scanColumns = `id, target, host, ip, port_spec, port_count, status, reason,
-	created_at, started_at, finished_at, summary`
+	created_at, started_at, finished_at, summary, previous_id`
 
 // scanSelect is what scanFrom reads: scanColumns and whether summary is
 // non-NULL, since the driver reads an empty BLOB back as a nil slice.
@@ -130,10 +130,10 @@ func (s *SQLite) CreateScan(ctx context.Context, sc Scan) error {
 		return err
 	}
 	res, err := s.writer.ExecContext(ctx, `INSERT INTO scans (`+scanColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		sc.ID, sc.Target, sc.Host, ipArg(sc.IP), sc.PortSpec, sc.PortCount, string(sc.Status), sc.Reason,
-		created, started, finished, blobArg(sc.Summary))
+		created, started, finished, blobArg(sc.Summary), sql.NullString{String: sc.PreviousID, Valid: sc.PreviousID != ""})
 	if err != nil {
 		return fmt.Errorf("create scan %q: %w", sc.ID, err)
 	}
@@ -181,9 +181,10 @@ func scanFrom(row interface{ Scan(...any) error }) (Scan, error) {
 		created, started, finished sql.NullInt64
 		summary                    []byte
 		hasSummary                 bool
+		previous                   sql.NullString
 	)
 	err := row.Scan(&sc.ID, &sc.Target, &sc.Host, &ip, &sc.PortSpec, &sc.PortCount, &status, &sc.Reason,
-		&created, &started, &finished, &summary, &hasSummary)
+		&created, &started, &finished, &summary, &previous, &hasSummary)
 	if err != nil {
 		return Scan{}, err
 	}
@@ -197,6 +198,7 @@ func scanFrom(row interface{ Scan(...any) error }) (Scan, error) {
 	sc.StartedAt = fromNanos(started)
 	sc.FinishedAt = fromNanos(finished)
 	sc.Summary = summary
+	sc.PreviousID = previous.String
 	if hasSummary && summary == nil {
 		sc.Summary = []byte{}
 	}

@@ -41,6 +41,7 @@ type Scan struct {
 	StartedAt  time.Time // zero until running
 	FinishedAt time.Time // zero until final
 	Summary    []byte    // opaque JSON written by the job runner when the scan ends; nil before
+	PreviousID string    // the scan this one repeats ("Scan again"); "" for a first scan
 }
 
 // Result is one decided port. Seq numbers a scan's results 1, 2, 3, … in

@@ -938,3 +938,22 @@ func TestRunPurgerBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestPreviousIDRoundTrip(t *testing.T) {
+	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	for _, sc := range []Scan{{ID: "FIRST", CreatedAt: now}, {ID: "SECOND", CreatedAt: now, PreviousID: "FIRST"}} {
+		if err := st.CreateScan(context.Background(), sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := st.Scan(context.Background(), "FIRST")
+	b, _ := st.Scan(context.Background(), "SECOND")
+	if a.PreviousID != "" || b.PreviousID != "FIRST" {
+		t.Errorf("previous ids %q %q", a.PreviousID, b.PreviousID)
+	}
+}
