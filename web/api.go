@@ -55,6 +55,9 @@ type apiScanAccepted struct {
 	URL    string `json:"url"`
 	Status string `json:"status"`
 	Recent bool   `json:"recent,omitempty"` // the cooldown answered with a scan of the same target and ports
+	// DeleteToken deletes the result: DELETE /api/v1/scans/{id} with
+	// Authorization: Bearer DELETE_TOKEN. Only this answer carries it.
+	DeleteToken string `json:"delete_token,omitempty"`
 }
 
 // apiSubmit is POST /api/v1/scans. It requires Content-Type
@@ -150,8 +153,12 @@ func apiSubmit(d Deps) http.HandlerFunc {
 		if d.Cooldown != nil {
 			d.Cooldown.Remember(pt.IP, canonical, id)
 		}
+		token, err := d.Runner.Protect(r.Context(), id)
+		if err != nil {
+			d.Log.Error("delete token", "id", id, "err", err)
+		}
 		w.Header().Set("Location", "/api/v1/scans/"+id)
-		writeJSON(w, http.StatusAccepted, apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: string(store.Queued)})
+		writeJSON(w, http.StatusAccepted, apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: string(store.Queued), DeleteToken: token})
 	}
 }
 

@@ -202,6 +202,7 @@ func submit(d Deps) http.HandlerFunc {
 		if d.Cooldown != nil {
 			d.Cooldown.Remember(req.Target.IP, canonical, id)
 		}
+		protect(d, w, r, id)
 		http.Redirect(w, r, "/scans/"+id, http.StatusSeeOther)
 	}
 }
@@ -263,6 +264,7 @@ func rescan(d Deps) http.HandlerFunc {
 			serverError(d, w, r)
 			return
 		}
+		protect(d, w, r, newID)
 		http.Redirect(w, r, "/scans/"+newID, http.StatusSeeOther)
 	}
 }

@@ -163,6 +163,9 @@ func results(d Deps) http.HandlerFunc {
 		})
 		summary := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 			v := summaryView(final, all)
+			if deleteToken(r) != "" {
+				v.DeleteAction = "/scans/" + id + "/delete"
+			}
 			if final.Status.Final() && final.PreviousID != "" {
 				v.Changes = changesView(ctx, d, final.PreviousID, id)
 			}

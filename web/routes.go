@@ -24,12 +24,14 @@ func routes(d Deps) http.Handler {
 	cop.SetDenyHandler(crossOrigin(d))
 	r.Method(http.MethodPost, "/scans", cop.Handler(submit(d)))
 	r.Method(http.MethodPost, "/scans/{id}/rescan", cop.Handler(rescan(d)))
+	r.Method(http.MethodPost, "/scans/{id}/delete", cop.Handler(deleteScan(d)))
 	r.Get("/scans/{id}", results(d))
 	r.Get("/ports", catalog(d))
 
 	r.Post("/api/v1/scans", apiSubmit(d))
 	r.Get("/api/v1/scans/{id}", apiScan(d))
 	r.Get("/api/v1/scans/{id}/events", apiEvents(d))
+	r.Delete("/api/v1/scans/{id}", apiDelete(d))
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(d))

@@ -20,6 +20,8 @@ import (
 type scanRunner interface {
 	Submit(ctx context.Context, req jobs.Request) (string, error)
 	Watch(ctx context.Context, id string, after int) (jobs.Snapshot, error)
+	Protect(ctx context.Context, id string) (string, error)
+	Delete(ctx context.Context, id, token string) error
 }
 
 // pinner turns what a person typed into a pinned, allowed target.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
@@ -870,5 +871,72 @@ func TestRescanShowsWhatChanged(t *testing.T) {
 	}
 	if r := postFrom(t, ts.srv.URL+"/scans/"+store.NewID()+"/rescan", url.Values{"consent": {"on"}}, nil); r.StatusCode != 404 {
 		t.Errorf("rescan of an unknown scan: %d", r.StatusCode)
+	}
+}
+
+func TestDeleteNeedsTheCreatorsToken(t *testing.T) {
+	ts := newService(t, scan.Config{}, 5)
+	jar, _ := cookiejar.New(nil)
+	creator := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := creator.PostForm(ts.srv.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000-61002"}, "consent": {"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body) // followed the redirect: the finished page
+	resp.Body.Close()
+	loc := resp.Request.URL.Path
+	if !strings.Contains(string(b), `action="`+loc+`/delete"`) {
+		t.Fatal("the creator's page has no delete button")
+	}
+	if _, other := get(t, ts.srv.URL+loc); strings.Contains(other, "/delete") {
+		t.Error("someone else's browser is offered the delete button")
+	}
+	if r := postFrom(t, ts.srv.URL+loc+"/delete", url.Values{}, nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("delete without the token: %d", r.StatusCode)
+	}
+	resp, err = creator.PostForm(ts.srv.URL+loc+"/delete", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("creator's delete: %d", resp.StatusCode)
+	}
+	if r, _ := get(t, ts.srv.URL+loc); r.StatusCode != http.StatusNotFound {
+		t.Errorf("after delete: %d", r.StatusCode)
+	}
+
+	// The API: the token comes back once, in the 202.
+	_, v := apiPost(t, ts.srv.URL, `{"target":"127.0.0.1","ports":"61005","consent":true}`, "application/json")
+	token, _ := v["delete_token"].(string)
+	api := ts.srv.URL + v["url"].(string)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, body := get(t, api); strings.Contains(body, `"status":"done"`) {
+			break
+		}
+	}
+	del := func(auth string) int {
+		req, _ := http.NewRequest("DELETE", api, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		r, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if token == "" {
+		t.Fatal("no delete_token in the API answer")
+	}
+	if c := del(""); c != 403 {
+		t.Errorf("API delete without token: %d", c)
+	}
+	if c := del("Bearer " + token); c != 204 {
+		t.Errorf("API delete: %d", c)
+	}
+	if c := del("Bearer " + token); c != 404 {
+		t.Errorf("API delete twice: %d", c)
 	}
 }

@@ -9,6 +9,8 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,6 +192,24 @@ func (r *Runner) Submit(ctx context.Context, req Request) (string, error) {
 	r.live[j.id] = j
 	r.queue <- j // never blocks: capacity counts the free room
 	return j.id, nil
+}
+
+// Protect gives a scan a secret delete token and stores only its hash;
+// the creator keeps the token (a cookie scoped to the scan, or the API
+// answer).
+func (r *Runner) Protect(ctx context.Context, id string) (string, error) {
+	token := rand.Text()
+	sum := sha256.Sum256([]byte(token))
+	if err := r.cfg.Store.SetDeleteHash(ctx, id, sum[:]); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Delete removes a finished scan for good when token is its delete token.
+func (r *Runner) Delete(ctx context.Context, id, token string) error {
+	sum := sha256.Sum256([]byte(token))
+	return r.cfg.Store.Delete(ctx, id, sum[:])
 }
 
 // Position returns a queued scan's place in the queue (1 is next), or 0 if

@@ -15,3 +15,6 @@ var ErrConflict = errors.New("store: scan status does not allow this")
 // unknown or misplaced status, a zero or unrepresentable time, results out of
 // order.
 var ErrInvalid = errors.New("store: invalid argument")
+
+// ErrForbidden is returned by Delete when the token does not match.
+var ErrForbidden = errors.New("store: wrong delete token")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -403,6 +404,43 @@ func (s *SQLite) Purge(ctx context.Context, before time.Time) (int, error) {
 		return 0, fmt.Errorf("purge scans: %w", err)
 	}
 	return rowsAffected(res, "purge scans")
+}
+
+// SetDeleteHash records the hash of the scan's delete token.
+func (s *SQLite) SetDeleteHash(ctx context.Context, id string, hash []byte) error {
+	res, err := s.writer.ExecContext(ctx, `UPDATE scans SET delete_hash = ? WHERE id = ?`, hash, id)
+	if err != nil {
+		return fmt.Errorf("set delete hash %q: %w", id, err)
+	}
+	if n, _ := rowsAffected(res, "set delete hash"); n == 0 {
+		return fmt.Errorf("set delete hash %q: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// Delete removes a final scan and its results for good when hash matches
+// the one recorded; ErrNotFound for an unknown scan, ErrConflict while it
+// runs, ErrForbidden for a wrong or missing hash.
+func (s *SQLite) Delete(ctx context.Context, id string, hash []byte) error {
+	var stored []byte
+	var status string
+	err := s.reader.QueryRowContext(ctx, `SELECT delete_hash, status FROM scans WHERE id = ?`, id).Scan(&stored, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("delete %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete %q: %w", id, err)
+	}
+	if !Status(status).Final() {
+		return fmt.Errorf("delete %q: still %s: %w", id, status, ErrConflict)
+	}
+	if len(stored) == 0 || subtle.ConstantTimeCompare(stored, hash) != 1 {
+		return fmt.Errorf("delete %q: %w", id, ErrForbidden)
+	}
+	if _, err := s.writer.ExecContext(ctx, `DELETE FROM scans WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete %q: %w", id, err)
+	}
+	return nil
 }
 
 // Ping checks that a reading connection works and sees the schema this

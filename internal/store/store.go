@@ -78,6 +78,11 @@ type Store interface {
 	// Purge deletes scans created before t with their results, and returns
 	// how many it deleted.
 	Purge(ctx context.Context, before time.Time) (int, error)
+	// SetDeleteHash records the SHA-256 of the scan's delete token.
+	SetDeleteHash(ctx context.Context, id string, hash []byte) error
+	// Delete removes a final scan and its results when hash matches
+	// (ErrForbidden otherwise, ErrConflict while it runs).
+	Delete(ctx context.Context, id string, hash []byte) error
 	// Ping checks the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store.

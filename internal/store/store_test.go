@@ -957,3 +957,34 @@ func TestPreviousIDRoundTrip(t *testing.T) {
 		t.Errorf("previous ids %q %q", a.PreviousID, b.PreviousID)
 	}
 }
+
+func TestDeleteNeedsTheToken(t *testing.T) {
+	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	_ = st.CreateScan(ctx, Scan{ID: "DEL", CreatedAt: now})
+	right, wrong := []byte("0123456789abcdef0123456789abcdef"), []byte("not the hash")
+	if err := st.SetDeleteHash(ctx, "DEL", right); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "DEL", right); !errors.Is(err, ErrConflict) {
+		t.Errorf("delete while queued: %v", err)
+	}
+	_ = st.Finish(ctx, "DEL", Done, "", nil, now)
+	if err := st.Delete(ctx, "DEL", wrong); !errors.Is(err, ErrForbidden) {
+		t.Errorf("wrong hash: %v", err)
+	}
+	if err := st.Delete(ctx, "DEL", right); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Scan(ctx, "DEL"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after delete: %v", err)
+	}
+	if err := st.Delete(ctx, "DEL", right); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+}

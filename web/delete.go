@@ -1,0 +1,90 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vantagescan/vantage/internal/store"
+)
+
+// deleteCookie holds a scan's delete token in its creator's browser,
+// scoped to that scan's pages only.
+const deleteCookie = "vantage_delete"
+
+// protect gives a new scan its delete token and hands it to the browser.
+func protect(d Deps, w http.ResponseWriter, r *http.Request, id string) {
+	token, err := d.Runner.Protect(r.Context(), id)
+	if err != nil {
+		d.Log.Error("delete token", "id", id, "err", err)
+		return // the scan runs; it just cannot be deleted by its creator
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: deleteCookie, Value: token, Path: "/scans/" + id,
+		MaxAge: int((30 * 24 * time.Hour).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: isHTTPS(r, d.TrustedProxies),
+	})
+}
+
+func deleteToken(r *http.Request) string {
+	if c, err := r.Cookie(deleteCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// deleteScan is POST /scans/{id}/delete, the "Delete this result" button.
+func deleteScan(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if !store.ValidID(id) {
+			notFound(d)(w, r)
+			return
+		}
+		err := d.Runner.Delete(r.Context(), id, deleteToken(r))
+		switch {
+		case err == nil:
+			http.SetCookie(w, &http.Cookie{Name: deleteCookie, Path: "/scans/" + id, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			d.Log.Info("scan deleted", "id", id)
+			errorPage(d, w, r, http.StatusOK, "Result deleted", "The scan and its results are gone for good; its link no longer works.")
+		case errors.Is(err, store.ErrNotFound):
+			notFound(d)(w, r)
+		case errors.Is(err, store.ErrConflict):
+			errorPage(d, w, r, http.StatusConflict, "Still running", "A scan can be deleted once it has finished.")
+		case errors.Is(err, store.ErrForbidden):
+			errorPage(d, w, r, http.StatusForbidden, "Not yours to delete", "Only the browser that started a scan can delete its result.")
+		default:
+			d.Log.Error("delete", "id", id, "err", err)
+			serverError(d, w, r)
+		}
+	}
+}
+
+// apiDelete is DELETE /api/v1/scans/{id} with "Authorization: Bearer TOKEN".
+func apiDelete(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !store.ValidID(id) {
+			apiFail(w, http.StatusNotFound, "not_found", "There is no scan with that ID.")
+			return
+		}
+		err := d.Runner.Delete(r.Context(), id, token)
+		switch {
+		case err == nil:
+			w.WriteHeader(http.StatusNoContent)
+		case errors.Is(err, store.ErrNotFound):
+			apiFail(w, http.StatusNotFound, "not_found", "There is no scan with that ID.")
+		case errors.Is(err, store.ErrConflict):
+			apiFail(w, http.StatusConflict, "running", "A scan can be deleted once it has finished.")
+		case errors.Is(err, store.ErrForbidden):
+			apiFail(w, http.StatusForbidden, "forbidden", "Send the scan's delete_token as Authorization: Bearer TOKEN.")
+		default:
+			d.Log.Error("api delete", "id", id, "err", err)
+			apiFail(w, http.StatusInternalServerError, "internal", "Something went wrong on our side.")
+		}
+	}
+}
