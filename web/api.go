@@ -18,7 +18,15 @@ import (
 	"github.com/vantagescan/vantage/internal/report"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
+	"github.com/vantagescan/vantage/templates"
 )
+
+// apiDocs is GET /api, the API described for people.
+func apiDocs(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		render(d, w, r, http.StatusOK, templates.APIDocs(page("The Vantage API", "Start, follow, export and delete scans with JSON.", false)))
+	}
+}
 
 // apiError is the JSON error body: {"error":{"code","message"}}.
 type apiError struct {

@@ -50,6 +50,7 @@ func TestAudit(t *testing.T) {
 	pages := map[string]func() (*http.Response, error){
 		"home":    func() (*http.Response, error) { return client.Get(base + "/") },
 		"catalog": func() (*http.Response, error) { return client.Get(base + "/ports") },
+		"api":     func() (*http.Response, error) { return client.Get(base + "/api") },
 		"results": func() (*http.Response, error) { return client.Get(base + results) },
 		"404":     func() (*http.Response, error) { return client.Get(base + "/no-such-page") },
 		"form-errors": func() (*http.Response, error) {
@@ -84,7 +85,7 @@ func TestAudit(t *testing.T) {
 
 	t.Run("axe-core", func(t *testing.T) {
 		ctx := browser(t)
-		urls := map[string]string{"home": base + "/", "catalog": base + "/ports", "results": base + results, "404": base + "/no-such-page"}
+		urls := map[string]string{"home": base + "/", "catalog": base + "/ports", "api": base + "/api", "results": base + results, "404": base + "/no-such-page"}
 		for name, u := range urls {
 			for _, width := range []int64{1280, 390} {
 				if err := chromedp.Do(ctx, viewport(width), chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {

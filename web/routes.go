@@ -28,6 +28,7 @@ func routes(d Deps) http.Handler {
 	r.Get("/scans/{id}", results(d))
 	r.Get("/ports", catalog(d))
 
+	r.Get("/api", apiDocs(d))
 	r.Post("/api/v1/scans", apiSubmit(d))
 	r.Get("/api/v1/scans/{id}", apiScan(d))
 	r.Get("/api/v1/scans/{id}/events", apiEvents(d))

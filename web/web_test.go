@@ -118,6 +118,7 @@ func TestPages(t *testing.T) {
 	}{
 		{"/", 200, []string{`action="/scans"`, `name="host"`, `name="consent"`, "Quick", "Common", "Is port scanning legal?", `href="/ports#p-3306"`}},
 		{"/ports", 200, []string{`id="p-22"`, `id="p-27017"`, "mongodb"}},
+		{"/api", 200, []string{"POST /api/v1/scans", "Last-Event-ID", "delete_token", "rate_limited"}},
 		{"/healthz", 200, []string{"ok"}},
 		{"/readyz", 200, []string{"ready"}},
 		{"/nope", 404, []string{"Page not found"}},
