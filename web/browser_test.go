@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/vantagescan/vantage/internal/netlab"
 	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
 	"github.com/vantagescan/vantage/internal/probe/probetest"
 	"github.com/vantagescan/vantage/internal/scan"
@@ -222,4 +223,44 @@ func TestBrowserFindings(t *testing.T) {
 	}
 	screenshot(t, ctx, "results-findings-desktop.png", 1280)
 	screenshot(t, ctx, "results-findings-phone.png", 390)
+}
+
+// TestBrowserRescanShowsWhatChanged scans a lab host, changes a port's
+// firewall rule as an admin would, rescans from the results page and reads
+// "Changes since" in the browser.
+func TestBrowserRescanShowsWhatChanged(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{Name: "rescan", Link: netlab.Link{Delay: time.Millisecond},
+		Ports: map[uint16]netlab.Rule{22: netlab.Open, 3306: netlab.Open}})
+	ctx := browser(t)
+	srv := newServiceFor(t, lab.Prefixes(), nil)
+	if err := chromedp.Do(ctx,
+		viewport(1280),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.SendKeys(chromedp.CSS("#host"), lab.Addr4().String()),
+		chromedp.SendKeys(chromedp.CSS("#custom"), "22,80,3306"),
+		chromedp.Click(chromedp.CSS("#consent")),
+		chromedp.Click(chromedp.CSS("button[type=submit]:not([name=target])"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#summary")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The admin closes MySQL off at the firewall.
+	if err := lab.SetRule(context.Background(), 3306, netlab.Drop); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#rescan-consent")),
+		chromedp.Click(chromedp.CSS("form.rescan button[type=submit]"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#changes-heading")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".changes")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "3306/tcp: open/syn-ack → filtered/no-response") || strings.Contains(text, "22/tcp") {
+		t.Errorf("changes section: %q", text)
+	}
+	screenshot(t, ctx, "rescan-changes-desktop.png", 1280)
 }

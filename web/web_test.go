@@ -540,13 +540,19 @@ func TestXSSPayloadsAreRefusedAndInert(t *testing.T) {
 // checks of each port given by the test (its servers sit on random ports).
 func newProbingService(t *testing.T, checks map[uint16][]string) *httptest.Server {
 	t.Helper()
+	return newServiceFor(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, &probe.Config{Checks: checks, Total: 5 * time.Second})
+}
+
+// newServiceFor is the real service allowed into the given prefixes, with
+// the follow-up checks when probeCfg is set.
+func newServiceFor(t *testing.T, allow []netip.Prefix, probeCfg *probe.Config) *httptest.Server {
+	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy, _ := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 1, MaxQueued: 2,
-		Probe: &probe.Config{Checks: checks, Total: 5 * time.Second}})
+	policy, _ := target.NewPolicy(target.PolicyConfig{Allow: allow})
+	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 1, MaxQueued: 2, Probe: probeCfg})
 	if err != nil {
 		t.Fatal(err)
 	}
