@@ -111,7 +111,9 @@ func (p *poller) start(ctx context.Context, idx int32, addr netip.AddrPort, cont
 		unix.Close(fd)
 		return nil, p.ended(idx, start, fmt.Errorf("connect: %w", err))
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLOUT, Fd: int32(fd)}
+	// Edge-triggered: a spurious wake-up (see wait) must not repeat until
+	// the socket's state really changes.
+	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		unix.Close(fd)
 		return nil, p.ended(idx, start, fmt.Errorf("epoll_ctl: %w", err))
@@ -177,6 +179,13 @@ func (p *poller) wait(d time.Duration, out []outcome) ([]outcome, bool, error) {
 		}
 		errno, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 		if err == nil && errno == 0 {
+			if _, perr := unix.Getpeername(fd); perr != nil {
+				// Woken without an answer (seen when an ICMP error races
+				// the handshake): not connected, no error yet. Keep
+				// waiting, as Go's own connect does; the timeout or the
+				// next edge decides.
+				continue
+			}
 			f.done = true
 			p.byFD[fd] = nil
 			self := selfConnected(fd)
