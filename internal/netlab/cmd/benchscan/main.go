@@ -244,7 +244,8 @@ func bench(ctx context.Context, sc scenario, vantage []string, runs int, verbose
 func runVantage(ctx context.Context, vantage []string, lab *netlab.Lab, addr netip.Addr, spec string) (map[uint16]string, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	args := []string{"scan", "--json", "--max-ports", "65535", "--ports", spec}
+	// --no-checks: the comparison is with nmap -sT, which runs no follow-up checks.
+	args := []string{"scan", "--json", "--no-checks", "--max-ports", "65535", "--ports", spec}
 	for _, p := range lab.Prefixes() {
 		args = append(args, "--allow-cidr", p.String())
 	}
