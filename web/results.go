@@ -146,6 +146,9 @@ func results(d Deps) http.HandlerFunc {
 				shown = max(shown, len(s.Findings))
 				final = s.Scan
 				if s.Changed == nil {
+					if shown == 0 {
+						return templates.NoChecks().Render(ctx, w)
+					}
 					return nil
 				}
 				flush(w)

@@ -260,7 +260,7 @@ func TestResultsStreamBeforeTheScanEnds(t *testing.T) {
 	if n := strings.Count(body, `<tr id="port-`); n != 8 {
 		t.Errorf("%d rows, want 8", n)
 	}
-	for _, want := range []string{`id="summary"`, "1 open", "7 closed", "Finished", `<meta name="robots" content="noindex">`} {
+	for _, want := range []string{`id="summary"`, "1 open", "7 closed", "Finished", `<meta name="robots" content="noindex">`, "No check ran"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}
