@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -61,7 +62,7 @@ func exportScan(d Deps, w http.ResponseWriter, r *http.Request, id, format strin
 func loadExport(ctx context.Context, d Deps, id string) (report.Scan, error) {
 	snap, err := d.Runner.Watch(ctx, id, 0)
 	if err != nil {
-		if errorsIsNotFound(err) {
+		if errors.Is(err, store.ErrNotFound) {
 			return report.Scan{}, store.ErrNotFound
 		}
 		return report.Scan{}, err

@@ -272,8 +272,6 @@ func changesView(ctx context.Context, d Deps, prevID, id string) *templates.Chan
 	return v
 }
 
-func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
-
 func lastSeq(rows []store.Result) int {
 	n := 0
 	for _, r := range rows {
