@@ -167,31 +167,67 @@ func (r *Runner) Start(ctx context.Context) error {
 
 // Submit queues a scan and returns its ID.
 func (r *Runner) Submit(ctx context.Context, req Request) (string, error) {
-	if len(req.Ports) == 0 || !req.Target.IP.IsValid() {
-		return "", errors.New("jobs: a request needs a pinned address and ports")
+	ids, err := r.submit(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// SubmitPair queues a dual-stack comparison: the same name and ports over
+// IPv4 (a) and IPv6 (b), stored together with each scan naming the other.
+// Both are queued or neither is: the queue needs room for two.
+func (r *Runner) SubmitPair(ctx context.Context, a, b Request) (idA, idB string, err error) {
+	if !a.Target.IP.Is4() || !b.Target.IP.Is6() || b.Target.IP.Is4In6() {
+		return "", "", errors.New("jobs: a pair is an IPv4 request and an IPv6 one")
+	}
+	ids, err := r.submit(ctx, a, b)
+	if err != nil {
+		return "", "", err
+	}
+	return ids[0], ids[1], nil
+}
+
+func (r *Runner) submit(ctx context.Context, reqs ...Request) ([]string, error) {
+	for _, req := range reqs {
+		if len(req.Ports) == 0 || !req.Target.IP.IsValid() {
+			return nil, errors.New("jobs: a request needs a pinned address and ports")
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case r.closed:
-		return "", ErrShuttingDown
-	case r.capacity == 0:
-		return "", ErrQueueFull
+		return nil, ErrShuttingDown
+	case r.capacity < len(reqs):
+		return nil, ErrQueueFull
 	}
-	j := &job{id: store.NewID(), req: req, status: store.Queued, changed: make(chan struct{})}
-	err := r.cfg.Store.CreateScan(ctx, store.Scan{
-		ID: j.id, Target: req.Target.Typed, Host: req.Target.Host, IP: req.Target.IP,
-		PortSpec: req.PortSpec, PortCount: len(req.Ports), Status: store.Queued, CreatedAt: r.cfg.Now(),
-		PreviousID: req.PreviousID,
-	})
-	if err != nil {
-		return "", fmt.Errorf("jobs: %w", err)
+	now := r.cfg.Now()
+	jobs := make([]*job, len(reqs))
+	scans := make([]store.Scan, len(reqs))
+	for i, req := range reqs {
+		jobs[i] = &job{id: store.NewID(), req: req, status: store.Queued, changed: make(chan struct{})}
+		scans[i] = store.Scan{
+			ID: jobs[i].id, Target: req.Target.Typed, Host: req.Target.Host, IP: req.Target.IP,
+			PortSpec: req.PortSpec, PortCount: len(req.Ports), Status: store.Queued, CreatedAt: now,
+			PreviousID: req.PreviousID,
+		}
 	}
-	r.capacity--
-	r.waiting = append(r.waiting, j.id)
-	r.live[j.id] = j
-	r.queue <- j // never blocks: capacity counts the free room
-	return j.id, nil
+	if len(reqs) == 2 {
+		scans[0].SiblingID, scans[1].SiblingID = scans[1].ID, scans[0].ID
+	}
+	if err := r.cfg.Store.CreateScan(ctx, scans...); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		r.capacity--
+		r.waiting = append(r.waiting, j.id)
+		r.live[j.id] = j
+		r.queue <- j // never blocks: capacity counts the free room
+		ids[i] = j.id
+	}
+	return ids, nil
 }
 
 // Protect gives a scan a secret delete token and stores only its hash;

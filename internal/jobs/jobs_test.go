@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -27,13 +28,17 @@ func newMemStore() *memStore {
 	return &memStore{scans: map[string]store.Scan{}, results: map[string][]store.Result{}}
 }
 
-func (m *memStore) CreateScan(_ context.Context, s store.Scan) error {
+func (m *memStore) CreateScan(_ context.Context, scans ...store.Scan) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, dup := m.scans[s.ID]; dup {
-		return errors.New("duplicate")
+	for i, s := range scans {
+		if _, dup := m.scans[s.ID]; dup || slices.ContainsFunc(scans[:i], func(o store.Scan) bool { return o.ID == s.ID }) {
+			return errors.New("duplicate")
+		}
 	}
-	m.scans[s.ID] = s
+	for _, s := range scans {
+		m.scans[s.ID] = s
+	}
 	return nil
 }
 
@@ -310,5 +315,104 @@ func TestGuardStopsAScanOutsideThePolicy(t *testing.T) {
 	rows, sc := watchAll(t, r, id)
 	if sc.Status != store.Failed || len(rows) != 0 {
 		t.Errorf("scan of a forbidden address: %s %q with %d rows", sc.Status, sc.Reason, len(rows))
+	}
+}
+
+// TestSubmitPair: a dual-stack pair is queued together (or not at all),
+// each scan names the other, and each dials only its own address.
+func TestSubmitPair(t *testing.T) {
+	// Port 61500 is above the ephemeral range: nothing else listens there.
+	l6, err := net.Listen("tcp6", "[::1]:61500")
+	if err != nil {
+		t.Fatalf("this test needs IPv6 loopback: %v", err)
+	}
+	defer l6.Close()
+	go func() {
+		for {
+			c, err := l6.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	open := uint16(l6.Addr().(*net.TCPAddr).Port)
+	for name, openStore := range map[string]func(t *testing.T) store.Store{
+		"memory": func(*testing.T) store.Store { return newMemStore() },
+		"sqlite": func(t *testing.T) store.Store {
+			st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := openStore(t)
+			policy, err := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{
+				netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newRunner(t, st, func(c *Config) { c.Policy = policy; c.MaxRunning = 2 })
+			a := request(3, 0)
+			b := request(3, 0)
+			a.Ports = append(a.Ports, open)
+			b.Ports = append(b.Ports, open)
+			b.Target.IP = netip.IPv6Loopback()
+			if _, _, err := r.SubmitPair(context.Background(), b, a); err == nil {
+				t.Error("a pair in the wrong order was accepted")
+			}
+			id4, id6, err := r.SubmitPair(context.Background(), a, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows4, sc4 := watchAll(t, r, id4)
+			rows6, sc6 := watchAll(t, r, id6)
+			if sc4.SiblingID != id6 || sc6.SiblingID != id4 || sc4.IP != loopback || sc6.IP != netip.IPv6Loopback() {
+				t.Fatalf("pair not linked: %+v / %+v", sc4, sc6)
+			}
+			state := func(rows []store.Result, p uint16) string {
+				for _, r := range rows {
+					if r.Port == p {
+						return r.State
+					}
+				}
+				return "missing"
+			}
+			// The port listens on ::1 only: open over IPv6, closed over IPv4.
+			if s4, s6 := state(rows4, open), state(rows6, open); s4 != "closed" || s6 != "open" || len(rows4) != 4 || len(rows6) != 4 {
+				t.Errorf("port %d: IPv4 %s, IPv6 %s; rows %d, %d", open, s4, s6, len(rows4), len(rows6))
+			}
+		})
+	}
+}
+
+// TestSubmitPairNeedsRoomForBoth: with room for one scan in the queue, a
+// pair is refused and nothing is stored.
+func TestSubmitPairNeedsRoomForBoth(t *testing.T) {
+	st := newMemStore()
+	r := newRunner(t, st, func(c *Config) { c.MaxQueued = 1; c.Scan = scan.Config{Rate: 50, Burst: 1} })
+	first, err := r.Submit(context.Background(), request(20, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); r.Position(first) != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	b := request(1, 0)
+	b.Target.IP = netip.IPv6Loopback()
+	if _, _, err := r.SubmitPair(context.Background(), request(1, 0), b); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("pair with room for one: %v", err)
+	}
+	st.mu.Lock()
+	n := len(st.scans)
+	st.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d scans stored, want only the first", n)
+	}
+	if _, queued := r.Running(); queued != 0 {
+		t.Errorf("%d queued after a refused pair", queued)
 	}
 }

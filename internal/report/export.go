@@ -34,6 +34,10 @@ type Scan struct {
 	// Timing, as the engine reported it.
 	SRTT, RTTVar, Timeout time.Duration
 	Version               string // Vantage's version
+	// SiblingID names the other family's scan of a dual-stack comparison;
+	// Sibling is that scan when it could be loaded (its own Sibling unset).
+	SiblingID string
+	Sibling   *Scan
 }
 
 // PortRow is one decided port.
@@ -57,6 +61,7 @@ type Document struct {
 	Target         string          `json:"target"`
 	Host           string          `json:"host"`
 	IP             string          `json:"ip"`
+	Family         string          `json:"family"` // "ipv4" or "ipv6"
 	PortSpec       string          `json:"port_spec"`
 	Status         string          `json:"status"`
 	Reason         string          `json:"reason,omitempty"`
@@ -69,6 +74,10 @@ type Document struct {
 	Grade          *Grade          `json:"grade,omitempty"`
 	CatalogVersion string          `json:"catalog_version"`
 	Version        string          `json:"vantage_version"`
+	// SiblingID is the other family's scan of a dual-stack comparison, and
+	// DualStack the comparison (while the sibling exists).
+	SiblingID string     `json:"sibling_id,omitempty"`
+	DualStack *DualStack `json:"dual_stack,omitempty"`
 }
 
 // Counts are the ports per state.
@@ -105,7 +114,14 @@ func NewDocument(s Scan) Document {
 		Status: s.Status, Reason: s.Reason, CreatedAt: s.CreatedAt.UTC(),
 		StartedAt: timePtr(s.StartedAt), FinishedAt: timePtr(s.FinishedAt),
 		Ports: []DocumentPort{}, Findings: s.Findings, Grade: s.Grade,
-		CatalogVersion: ports.CatalogVersion, Version: s.Version,
+		CatalogVersion: ports.CatalogVersion, Version: s.Version, Family: "ipv4", SiblingID: s.SiblingID,
+	}
+	if s.IP.Is6() && !s.IP.Is4In6() {
+		d.Family = "ipv6"
+	}
+	if s.Sibling != nil {
+		ds := NewDualStack(s, *s.Sibling)
+		d.DualStack = &ds
 	}
 	for _, r := range s.sorted() {
 		p := DocumentPort{Port: r.Port, State: r.State, Reason: r.Reason, RTTms: float64(r.RTT.Microseconds()) / 1000, Attempts: r.Attempts, Service: "unknown"}

@@ -103,48 +103,68 @@ func checkPath(path string) error {
 
 // scanColumns lists the columns of scans in the order CreateScan writes them.
 const scanColumns = `id, target, host, ip, port_spec, port_count, status, reason,
-	created_at, started_at, finished_at, summary, previous_id`
+	created_at, started_at, finished_at, summary, previous_id, sibling_id`
 
 // scanSelect is what scanFrom reads: scanColumns and whether summary is
 // non-NULL, since the driver reads an empty BLOB back as a nil slice.
 const scanSelect = scanColumns + `, summary IS NOT NULL`
 
-// CreateScan inserts a new scan. Its Status must be Queued (or empty, which
-// means Queued), its ID non-empty and unused, its CreatedAt set.
-func (s *SQLite) CreateScan(ctx context.Context, sc Scan) error {
-	if sc.Status == "" {
-		sc.Status = Queued
+// CreateScan inserts new scans, all or none (a dual-stack comparison is a
+// pair). Each Status must be Queued (or empty, which means Queued), each ID
+// non-empty and unused, each CreatedAt set.
+func (s *SQLite) CreateScan(ctx context.Context, scans ...Scan) error {
+	if len(scans) == 0 {
+		return fmt.Errorf("create scan: no scan: %w", ErrInvalid)
 	}
-	if err := checkNewScan(sc); err != nil {
-		return err
+	type row []any
+	rows := make([]row, 0, len(scans))
+	for _, sc := range scans {
+		if sc.Status == "" {
+			sc.Status = Queued
+		}
+		if err := checkNewScan(sc); err != nil {
+			return err
+		}
+		created, err := nanos(sc.CreatedAt, "created_at")
+		if err != nil {
+			return err
+		}
+		started, err := nanos(sc.StartedAt, "started_at")
+		if err != nil {
+			return err
+		}
+		finished, err := nanos(sc.FinishedAt, "finished_at")
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row{sc.ID, sc.Target, sc.Host, ipArg(sc.IP), sc.PortSpec, sc.PortCount, string(sc.Status), sc.Reason,
+			created, started, finished, blobArg(sc.Summary), nullString(sc.PreviousID), nullString(sc.SiblingID)})
 	}
-	created, err := nanos(sc.CreatedAt, "created_at")
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("create scan %q: %w", scans[0].ID, err)
 	}
-	started, err := nanos(sc.StartedAt, "started_at")
-	if err != nil {
-		return err
+	defer func() { _ = tx.Rollback() }()
+	for i, args := range rows {
+		res, err := tx.ExecContext(ctx, `INSERT INTO scans (`+scanColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, args...)
+		if err != nil {
+			return fmt.Errorf("create scan %q: %w", scans[i].ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("create scan %q: %w", scans[i].ID, err)
+		} else if n == 0 {
+			return fmt.Errorf("create scan %q: %w", scans[i].ID, ErrExists)
+		}
 	}
-	finished, err := nanos(sc.FinishedAt, "finished_at")
-	if err != nil {
-		return err
-	}
-	res, err := s.writer.ExecContext(ctx, `INSERT INTO scans (`+scanColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
-		sc.ID, sc.Target, sc.Host, ipArg(sc.IP), sc.PortSpec, sc.PortCount, string(sc.Status), sc.Reason,
-		created, started, finished, blobArg(sc.Summary), sql.NullString{String: sc.PreviousID, Valid: sc.PreviousID != ""})
-	if err != nil {
-		return fmt.Errorf("create scan %q: %w", sc.ID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("create scan %q: %w", sc.ID, err)
-	} else if n == 0 {
-		return fmt.Errorf("create scan %q: %w", sc.ID, ErrExists)
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create scan %q: %w", scans[0].ID, err)
 	}
 	return nil
 }
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 func checkNewScan(sc Scan) error {
 	switch {
@@ -182,10 +202,10 @@ func scanFrom(row interface{ Scan(...any) error }) (Scan, error) {
 		created, started, finished sql.NullInt64
 		summary                    []byte
 		hasSummary                 bool
-		previous                   sql.NullString
+		previous, sibling          sql.NullString
 	)
 	err := row.Scan(&sc.ID, &sc.Target, &sc.Host, &ip, &sc.PortSpec, &sc.PortCount, &status, &sc.Reason,
-		&created, &started, &finished, &summary, &previous, &hasSummary)
+		&created, &started, &finished, &summary, &previous, &sibling, &hasSummary)
 	if err != nil {
 		return Scan{}, err
 	}
@@ -200,6 +220,7 @@ func scanFrom(row interface{ Scan(...any) error }) (Scan, error) {
 	sc.FinishedAt = fromNanos(finished)
 	sc.Summary = summary
 	sc.PreviousID = previous.String
+	sc.SiblingID = sibling.String
 	if hasSummary && summary == nil {
 		sc.Summary = []byte{}
 	}

@@ -42,6 +42,7 @@ type Scan struct {
 	FinishedAt time.Time // zero until final
 	Summary    []byte    // opaque JSON written by the job runner when the scan ends; nil before
 	PreviousID string    // the scan this one repeats ("Scan again"); "" for a first scan
+	SiblingID  string    // the other family's scan of a dual-stack comparison; "" for a single scan
 }
 
 // Result is one decided port. Seq numbers a scan's results 1, 2, 3, … in
@@ -60,8 +61,8 @@ var ErrNotFound = errors.New("store: no such scan")
 
 // Store is what the job runner and the web layer need of persistence.
 type Store interface {
-	// CreateScan inserts a new scan (Status Queued).
-	CreateScan(ctx context.Context, s Scan) error
+	// CreateScan inserts new scans (Status Queued), all or none.
+	CreateScan(ctx context.Context, scans ...Scan) error
 	// Scan returns one scan, or ErrNotFound.
 	Scan(ctx context.Context, id string) (Scan, error)
 	// Start marks a queued scan running at t.

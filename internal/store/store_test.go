@@ -988,3 +988,43 @@ func TestDeleteNeedsTheToken(t *testing.T) {
 		t.Errorf("second delete: %v", err)
 	}
 }
+
+// TestCreatePairAllOrNone: a dual-stack pair is stored together, each
+// naming the other, or not at all.
+func TestCreatePairAllOrNone(t *testing.T) {
+	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	a := Scan{ID: "FOUR", CreatedAt: now, SiblingID: "SIX", IP: netip.MustParseAddr("192.0.2.1")}
+	b := Scan{ID: "SIX", CreatedAt: now, SiblingID: "FOUR", IP: netip.MustParseAddr("2001:db8::1")}
+	if err := st.CreateScan(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	ga, _ := st.Scan(ctx, "FOUR")
+	gb, _ := st.Scan(ctx, "SIX")
+	if ga.SiblingID != "SIX" || gb.SiblingID != "FOUR" || gb.IP != b.IP {
+		t.Errorf("stored pair %+v / %+v", ga, gb)
+	}
+	// The second insert fails (its ID is taken): the first is rolled back.
+	c := Scan{ID: "NEW", CreatedAt: now, SiblingID: "SIX"}
+	if err := st.CreateScan(ctx, c, Scan{ID: "SIX", CreatedAt: now}); !errors.Is(err, ErrExists) {
+		t.Fatalf("pair with a taken ID: %v", err)
+	}
+	if _, err := st.Scan(ctx, "NEW"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("half a pair was stored: %v", err)
+	}
+	// An invalid second scan refuses the pair before anything is written.
+	if err := st.CreateScan(ctx, Scan{ID: "X", CreatedAt: now}, Scan{ID: "", CreatedAt: now}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("pair with an empty ID: %v", err)
+	}
+	if _, err := st.Scan(ctx, "X"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("half an invalid pair was stored: %v", err)
+	}
+	if err := st.CreateScan(ctx); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no scans: %v", err)
+	}
+}

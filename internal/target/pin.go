@@ -92,22 +92,73 @@ func (pn *Pinner) pinLiteral(in Input, fam Family) (PinnedTarget, error) {
 }
 
 func (pn *Pinner) pinName(ctx context.Context, in Input, fam Family) (PinnedTarget, error) {
-	addrs, err := pn.lookup(ctx, in)
+	addrs, err := pn.allowedAddrs(ctx, in)
 	if err != nil {
 		return PinnedTarget{}, err
 	}
 	name := displayName(in.Host)
-	for _, a := range addrs {
-		if r := pn.Policy.decide(a); r != public {
-			return PinnedTarget{}, forbidden(r, name+" resolves to "+r.phrase, a)
-		}
-	}
 	ip, ok := choose(addrs, fam)
 	if !ok {
 		msg := fmt.Sprintf("%s has no %s address", name, fam)
 		return PinnedTarget{}, newError(ErrUnresolvable, msg, fmt.Errorf("pin %s: no %v address among %v", in.Host, fam, addrs))
 	}
 	return PinnedTarget{Typed: in.Raw, Host: in.Host, Addrs: addrs, IP: ip, URLPort: in.URLPort}, nil
+}
+
+// allowedAddrs resolves in.Host once and checks every address against the
+// policy: one forbidden address refuses the name.
+func (pn *Pinner) allowedAddrs(ctx context.Context, in Input) ([]netip.Addr, error) {
+	addrs, err := pn.lookup(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		if r := pn.Policy.decide(a); r != public {
+			return nil, forbidden(r, displayName(in.Host)+" resolves to "+r.phrase, a)
+		}
+	}
+	return addrs, nil
+}
+
+// PinBoth is Pin for a dual-stack comparison: raw must be a name with both
+// an IPv4 and an IPv6 address (all allowed). It resolves the name exactly
+// once and pins its first address of each family. Errors are *Error.
+func (pn *Pinner) PinBoth(ctx context.Context, raw string) (v4, v6 PinnedTarget, err error) {
+	if pn.Policy == nil {
+		return v4, v6, newError(ErrForbidden, "this Vantage has no target policy, so it scans nothing",
+			errors.New("pin: Pinner.Policy is nil"))
+	}
+	in, err := Parse(raw)
+	if err != nil {
+		return v4, v6, err
+	}
+	if in.IP.IsValid() {
+		if _, err := pn.pinLiteral(in, Auto); err != nil {
+			return v4, v6, err
+		}
+		return v4, v6, newError(ErrInvalidInput,
+			"an IP address has only one family; type a host name with both IPv4 and IPv6 addresses to compare them",
+			fmt.Errorf("pin both %v: an IP literal", in.IP))
+	}
+	addrs, err := pn.allowedAddrs(ctx, in)
+	if err != nil {
+		return v4, v6, err
+	}
+	a4, ok4 := choose(addrs, IPv4Only)
+	a6, ok6 := choose(addrs, IPv6Only)
+	if !ok4 || !ok6 {
+		missing, has := IPv6Only, IPv4Only
+		if !ok4 {
+			missing, has = IPv4Only, IPv6Only
+		}
+		msg := fmt.Sprintf("%s has no %s address to compare with its %s one; scan its %s address alone",
+			displayName(in.Host), missing, has, has)
+		return v4, v6, newError(ErrUnresolvable, msg, fmt.Errorf("pin both %s: no %v address among %v", in.Host, missing, addrs))
+	}
+	v4 = PinnedTarget{Typed: in.Raw, Host: in.Host, Addrs: addrs, IP: a4, URLPort: in.URLPort}
+	v6 = v4
+	v6.IP = a6
+	return v4, v6, nil
 }
 
 // lookup resolves in.Host once and returns its addresses unmapped,

@@ -629,3 +629,63 @@ func TestPinEdges(t *testing.T) {
 		t.Errorf("Error without Msg or Err: %q, %v", e.Error(), e.Unwrap())
 	}
 }
+
+// TestPinBoth: a dual-stack comparison pins one address of each family
+// from a single lookup, and refuses what cannot be compared.
+func TestPinBoth(t *testing.T) {
+	pol := mustPolicy(t, PolicyConfig{})
+	a4, b4 := netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("93.184.216.35")
+	a6 := netip.MustParseAddr("2606:2800:220:1:248:1893:25c8:1946")
+	cases := []struct {
+		name    string
+		in      string
+		answers []netip.Addr
+		want    error
+		msg     string
+		lookups int
+	}{
+		{name: "both", in: "example.com", answers: []netip.Addr{a6, a4, b4}, lookups: 1},
+		{name: "mapped IPv4 counts as IPv4", in: "example.com", answers: []netip.Addr{a6, netip.AddrFrom16(a4.As16())}, lookups: 1},
+		{name: "url", in: "https://example.com:8443/x", answers: []netip.Addr{a4, a6}, lookups: 1},
+		{name: "only IPv4", in: "example.com", answers: []netip.Addr{a4}, want: ErrUnresolvable,
+			msg: `"example.com" has no IPv6 address to compare with its IPv4 one`, lookups: 1},
+		{name: "only IPv6", in: "example.com", answers: []netip.Addr{a6}, want: ErrUnresolvable,
+			msg: "has no IPv4 address to compare with its IPv6 one", lookups: 1},
+		{name: "one family forbidden", in: "example.com", answers: []netip.Addr{a4, netip.MustParseAddr("fd00::1")},
+			want: ErrForbidden, msg: "resolves to", lookups: 1},
+		{name: "IPv4 literal", in: "93.184.216.34", want: ErrInvalidInput, msg: "an IP address has only one family"},
+		{name: "IPv6 literal", in: "[2606:2800:220:1:248:1893:25c8:1946]", want: ErrInvalidInput, msg: "only one family"},
+		{name: "forbidden literal says forbidden", in: "10.0.0.1", want: ErrForbidden, msg: "private"},
+		{name: "bad syntax", in: "exa mple.com", want: ErrInvalidInput, msg: ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := &fakeResolver{t: t}
+			if c.answers != nil {
+				res.answers = [][]netip.Addr{c.answers}
+			}
+			v4, v6, err := (&Pinner{Policy: pol, Resolver: res}).PinBoth(context.Background(), c.in)
+			if n := len(res.lookups()); n != c.lookups {
+				t.Errorf("%d lookups, want %d", n, c.lookups)
+			}
+			if c.want != nil {
+				checkError(t, err, c.want, c.msg)
+				if v4.IP.IsValid() || v6.IP.IsValid() {
+					t.Errorf("pinned %v and %v with an error", v4.IP, v6.IP)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v4.IP != a4 || v6.IP != a6 || v4.Host != "example.com" || v6.Host != "example.com" {
+				t.Errorf("PinBoth = %v, %v", v4, v6)
+			}
+			if v4.Typed != c.in || v6.Typed != c.in || v4.URLPort != v6.URLPort {
+				t.Errorf("typed/port differ: %+v %+v", v4, v6)
+			}
+		})
+	}
+	_, _, err := (&Pinner{Resolver: &fakeResolver{t: t}}).PinBoth(context.Background(), "example.com")
+	checkError(t, err, ErrForbidden, "no target policy")
+}
