@@ -192,3 +192,19 @@ func errorMessage(status int, message string) string {
 	}
 	return "Vantage could not complete your request. Please try again later."
 }
+
+// gradeWords appends a scan's grade to a sentence, or nothing.
+func gradeWords(grade string) string {
+	if grade == "" {
+		return ""
+	}
+	return ", grade " + grade
+}
+
+// plural says "1 port was" or "3 ports were".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

@@ -51,6 +51,7 @@ type HomeForm struct {
 	Ports   string // the selected preset's Value; DefaultPreset when empty
 	Custom  string // custom port spec as typed, e.g. "22,80,443 or 8000-8100"
 	Consent bool   // the authorisation box was ticked
+	IPv6    bool   // "also scan IPv6": scan the name's IPv4 and IPv6 addresses side by side
 
 	// Errors maps a field (FieldHost ... FieldForm) to a sentence for the
 	// visitor. Any non-empty map renders the error summary.

@@ -10,6 +10,10 @@ type ResultsHead struct {
 	Live                 bool // the scan was queued or running when the page loaded
 	ShareURL             string
 	Notice               string // e.g. why an earlier scan is shown
+	Family               string // "IPv4" or "IPv6"
+	// SiblingURL is the other family's scan of a dual-stack comparison
+	// (SiblingFamily names it); "" for a single scan.
+	SiblingURL, SiblingFamily string
 }
 
 // RowView is one decided port on a results page.
@@ -90,4 +94,29 @@ type GradeReason struct {
 	Port   uint16
 	Text   string
 	Effect string
+}
+
+// DualStackView sets a name's IPv4 scan beside its IPv6 scan.
+type DualStackView struct {
+	IPv4, IPv6       string // the addresses
+	IPv4URL, IPv6URL string // each scan's page
+	Differ           int    // ports whose state differs
+	Rows             []DualRow
+	// Notable are the rows that differ or are open on either family; the
+	// others are told in a sentence (Alike, Undecided).
+	Notable        []DualRow
+	Alike          string // e.g. "The other 205 ports answer alike: 200 closed and 5 filtered on both."
+	Undecided      int    // ports one of the scans never decided
+	Open4, Open6   int
+	Grade4, Grade6 string // "" when that scan has no grade
+	Incomplete     string // why the comparison is partial (a scan failed, was cancelled or interrupted)
+}
+
+// DualRow is one port in both families.
+type DualRow struct {
+	Port                   uint16
+	Service                string
+	IPv4, IPv6             string // states; "" when undecided
+	IPv4Reason, IPv6Reason string // in words
+	Differs                bool
 }

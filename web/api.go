@@ -53,7 +53,7 @@ func apiFail(w http.ResponseWriter, status int, code, message string) {
 type apiScanRequest struct {
 	Target  string `json:"target"`
 	Ports   string `json:"ports"`   // "22,80,443", "8000-8100", "preset:common" (default)
-	Family  string `json:"family"`  // "4" or "6"; empty: IPv4 when the name has it
+	Family  string `json:"family"`  // "4", "6" or "both"; empty: IPv4 when the name has it
 	Consent bool   `json:"consent"` // I own this host or am authorised to scan it (not needed for your own address)
 }
 
@@ -66,6 +66,17 @@ type apiScanAccepted struct {
 	// DeleteToken deletes the result: DELETE /api/v1/scans/{id} with
 	// Authorization: Bearer DELETE_TOKEN. Only this answer carries it.
 	DeleteToken string `json:"delete_token,omitempty"`
+	// Family is "ipv4" or "ipv6"; with family "both" the answer is the
+	// IPv4 scan and Sibling the IPv6 one.
+	Family  string           `json:"family,omitempty"`
+	Sibling *apiScanAccepted `json:"sibling,omitempty"`
+}
+
+func familyName(pt target.PinnedTarget) string {
+	if pt.IP.Is4() {
+		return "ipv4"
+	}
+	return "ipv6"
 }
 
 // apiSubmit is POST /api/v1/scans. It requires Content-Type
@@ -78,18 +89,20 @@ func apiSubmit(d Deps) http.HandlerFunc {
 			return
 		}
 		visitor := clientIP(r)
+		var req apiScanRequest
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes))
+		dec.DisallowUnknownFields()
+		bodyErr := dec.Decode(&req)
+		// Every request counts, a malformed one as one scan.
 		if d.Clients != nil {
-			if ok, retry := d.Clients.Allow(visitor); !ok {
+			if ok, retry := d.Clients.AllowN(visitor, scansIn(bodyErr == nil && req.Family == "both")); !ok {
 				d.Metrics.Refused(metrics.RefusedRateLimited)
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 				apiFail(w, http.StatusTooManyRequests, "rate_limited", "Too many scans from your address; retry after the number of seconds in Retry-After.")
 				return
 			}
 		}
-		var req apiScanRequest
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		if bodyErr != nil {
 			d.Metrics.Refused(metrics.RefusedInvalid)
 			apiFail(w, http.StatusBadRequest, "bad_request", "The body must be one JSON object with target, ports, family and consent.")
 			return
@@ -104,16 +117,18 @@ func apiSubmit(d Deps) http.HandlerFunc {
 			apiFail(w, http.StatusUnprocessableEntity, "invalid_ports", err.Error())
 			return
 		}
-		fam := target.Auto
+		fam, dual := target.Auto, false
 		switch req.Family {
 		case "", "auto":
 		case "4":
 			fam = target.IPv4Only
 		case "6":
 			fam = target.IPv6Only
+		case "both":
+			dual = true
 		default:
 			d.Metrics.Refused(metrics.RefusedInvalid)
-			apiFail(w, http.StatusUnprocessableEntity, "invalid_family", `family must be "4" or "6" (scanning both at once is not available yet).`)
+			apiFail(w, http.StatusUnprocessableEntity, "invalid_family", `family must be "4", "6" or "both" (or left out: IPv4 when the name has it).`)
 			return
 		}
 		if strings.TrimSpace(req.Target) == "" {
@@ -121,7 +136,14 @@ func apiSubmit(d Deps) http.HandlerFunc {
 			apiFail(w, http.StatusUnprocessableEntity, "invalid_target", "Give the host name or IP address to scan as target.")
 			return
 		}
-		pt, err := d.Pinner.Pin(r.Context(), req.Target, fam)
+		var pts []target.PinnedTarget
+		if dual {
+			v4, v6, perr := d.Pinner.PinBoth(r.Context(), req.Target)
+			pts, err = []target.PinnedTarget{v4, v6}, perr
+		} else {
+			pt, perr := d.Pinner.Pin(r.Context(), req.Target, fam)
+			pts, err = []target.PinnedTarget{pt}, perr
+		}
 		if err != nil {
 			status, code, reason := apiTargetError(err)
 			d.Metrics.Refused(reason)
@@ -133,20 +155,24 @@ func apiSubmit(d Deps) http.HandlerFunc {
 			apiFail(w, status, code, msg)
 			return
 		}
-		if !req.Consent && pt.IP != visitor {
+		if !req.Consent && slices.ContainsFunc(pts, func(pt target.PinnedTarget) bool { return pt.IP != visitor }) {
 			d.Metrics.Refused(metrics.RefusedInvalid)
 			apiFail(w, http.StatusUnprocessableEntity, "consent_required", `Set "consent": true to confirm you own this host or are authorised to scan it.`)
 			return
 		}
-		jr := jobs.Request{Target: pt, PortSpec: spec, Ports: list, Client: visitor.String()}
-		canonical := ports.Format(slices.Sorted(slices.Values(list)))
+		reqs := make([]jobs.Request, len(pts))
+		for i, pt := range pts {
+			reqs[i] = jobs.Request{Target: pt, PortSpec: spec, Ports: list, Client: visitor.String()}
+		}
+		addr, canonical := cooldownKey(reqs)
 		if d.Cooldown != nil {
-			if id, ok := d.Cooldown.Recent(pt.IP, canonical); ok {
-				writeJSON(w, http.StatusOK, apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: "recent", Recent: true})
+			if id, ok := d.Cooldown.Recent(addr, canonical); ok {
+				ans := apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: "recent", Recent: true, Family: familyName(pts[0])}
+				writeJSON(w, http.StatusOK, ans)
 				return
 			}
 		}
-		id, err := d.Runner.Submit(r.Context(), jr)
+		ids, err := startScans(r.Context(), d, reqs)
 		switch {
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
@@ -159,14 +185,21 @@ func apiSubmit(d Deps) http.HandlerFunc {
 			return
 		}
 		if d.Cooldown != nil {
-			d.Cooldown.Remember(pt.IP, canonical, id)
+			d.Cooldown.Remember(addr, canonical, ids[0])
 		}
-		token, err := d.Runner.Protect(r.Context(), id)
-		if err != nil {
-			d.Log.Error("delete token", "id", id, "err", err)
+		answers := make([]apiScanAccepted, len(ids))
+		for i, id := range ids {
+			token, err := d.Runner.Protect(r.Context(), id)
+			if err != nil {
+				d.Log.Error("delete token", "id", id, "err", err)
+			}
+			answers[i] = apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: string(store.Queued), DeleteToken: token, Family: familyName(pts[i])}
 		}
-		w.Header().Set("Location", "/api/v1/scans/"+id)
-		writeJSON(w, http.StatusAccepted, apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: string(store.Queued), DeleteToken: token})
+		if len(answers) == 2 {
+			answers[0].Sibling = &answers[1]
+		}
+		w.Header().Set("Location", "/api/v1/scans/"+ids[0])
+		writeJSON(w, http.StatusAccepted, answers[0])
 	}
 }
 

@@ -59,7 +59,25 @@ func exportScan(d Deps, w http.ResponseWriter, r *http.Request, id, format strin
 	}
 }
 
+// loadExport reads a scan for the exports and the API, with its sibling
+// when it is half of a dual-stack comparison (and the sibling still exists).
 func loadExport(ctx context.Context, d Deps, id string) (report.Scan, error) {
+	s, err := loadScan(ctx, d, id)
+	if err != nil || s.SiblingID == "" {
+		return s, err
+	}
+	sib, err := loadScan(ctx, d, s.SiblingID)
+	switch {
+	case err == nil:
+		s.Sibling = &sib
+	case !errors.Is(err, store.ErrNotFound):
+		return report.Scan{}, err
+	}
+	return s, nil
+}
+
+// loadScan reads one scan as the exports see it.
+func loadScan(ctx context.Context, d Deps, id string) (report.Scan, error) {
 	snap, err := d.Runner.Watch(ctx, id, 0)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -71,7 +89,7 @@ func loadExport(ctx context.Context, d Deps, id string) (report.Scan, error) {
 	s := report.Scan{
 		ID: sc.ID, Target: sc.Target, Host: sc.Host, IP: sc.IP, PortSpec: sc.PortSpec,
 		Status: string(sc.Status), Reason: sc.Reason, CreatedAt: sc.CreatedAt, StartedAt: sc.StartedAt, FinishedAt: sc.FinishedAt,
-		Findings: snap.Findings, Version: d.Version,
+		Findings: snap.Findings, Version: d.Version, SiblingID: sc.SiblingID,
 	}
 	for _, row := range snap.Rows {
 		s.Ports = append(s.Ports, report.PortRow{Port: row.Port, State: row.State, Reason: row.Reason, RTT: row.RTT, Attempts: row.Attempts})

@@ -117,7 +117,8 @@ func homePage(d Deps, w http.ResponseWriter, r *http.Request, status int, form t
 func home(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		form := templates.HomeForm{Host: clip(q.Get("host"), templates.MaxHostLength), Custom: clip(q.Get("custom"), templates.MaxSpecLength)}
+		form := templates.HomeForm{Host: clip(q.Get("host"), templates.MaxHostLength), Custom: clip(q.Get("custom"), templates.MaxSpecLength),
+			IPv6: q.Get("ipv6") == "1"}
 		homePage(d, w, r, http.StatusOK, form)
 	}
 }
@@ -157,36 +158,41 @@ func submit(d Deps) http.HandlerFunc {
 			Ports:   r.PostFormValue("ports"),
 			Custom:  strings.TrimSpace(r.PostFormValue("custom")),
 			Consent: r.PostFormValue("consent") != "",
+			IPv6:    r.PostFormValue("ipv6") != "",
 			Errors:  map[string]string{},
 		}
 		visitor := clientIP(r)
+		self := r.PostFormValue("target") == "self" && visitor.IsValid()
+		if self {
+			// One address has one family: "Scan my IP" ignores the IPv6 box.
+			form.Host, form.IPv6 = visitor.String(), false
+		}
 		if d.Clients != nil {
 			// Every scan request counts, even one the cooldown answers.
-			if ok, retry := d.Clients.Allow(visitor); !ok {
+			if ok, retry := d.Clients.AllowN(visitor, scansIn(form.IPv6)); !ok {
 				rateLimited(d, w, r, retry)
 				return
 			}
 		}
-		if r.PostFormValue("target") == "self" && visitor.IsValid() {
-			form.Host = visitor.String()
-		}
-		status, reason, req := validate(r.Context(), d, &form, visitor)
+		status, reason, reqs := validate(r.Context(), d, &form, visitor)
 		if len(form.Errors) > 0 {
 			d.Log.Info("scan refused", "client", visitor.String(), "status", status, "reason", reason, "errors", form.Errors)
 			d.Metrics.Refused(reason)
 			homePage(d, w, r, status, form)
 			return
 		}
-		req.Client = visitor.String()
-		canonical := ports.Format(slices.Sorted(slices.Values(req.Ports)))
+		for i := range reqs {
+			reqs[i].Client = visitor.String()
+		}
+		addr, canonical := cooldownKey(reqs)
 		if d.Cooldown != nil {
-			if id, ok := d.Cooldown.Recent(req.Target.IP, canonical); ok {
-				d.Log.Info("scan answered by cooldown", "client", req.Client, "id", id)
+			if id, ok := d.Cooldown.Recent(addr, canonical); ok {
+				d.Log.Info("scan answered by cooldown", "client", visitor.String(), "id", id)
 				http.Redirect(w, r, "/scans/"+id+"?recent=1", http.StatusSeeOther)
 				return
 			}
 		}
-		id, err := d.Runner.Submit(r.Context(), req)
+		ids, err := startScans(r.Context(), d, reqs)
 		switch {
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
@@ -200,11 +206,50 @@ func submit(d Deps) http.HandlerFunc {
 			return
 		}
 		if d.Cooldown != nil {
-			d.Cooldown.Remember(req.Target.IP, canonical, id)
+			d.Cooldown.Remember(addr, canonical, ids[0])
 		}
-		protect(d, w, r, id)
-		http.Redirect(w, r, "/scans/"+id, http.StatusSeeOther)
+		for _, id := range ids {
+			protect(d, w, r, id)
+		}
+		http.Redirect(w, r, "/scans/"+ids[0], http.StatusSeeOther)
 	}
+}
+
+// scansIn is how many scans a request starts: two for a dual-stack
+// comparison.
+func scansIn(dual bool) int {
+	if dual {
+		return 2
+	}
+	return 1
+}
+
+// startScans queues one scan, or a dual-stack pair (IPv4 first), and
+// returns their IDs in the same order.
+func startScans(ctx context.Context, d Deps, reqs []jobs.Request) ([]string, error) {
+	if len(reqs) == 2 {
+		a, b, err := d.Runner.SubmitPair(ctx, reqs[0], reqs[1])
+		if err != nil {
+			return nil, err
+		}
+		return []string{a, b}, nil
+	}
+	id, err := d.Runner.Submit(ctx, reqs[0])
+	if err != nil {
+		return nil, err
+	}
+	return []string{id}, nil
+}
+
+// cooldownKey is what the per-target cooldown remembers a request by: the
+// (first) address and the canonical port set, plus the IPv6 address for a
+// dual-stack pair, so a pair is answered only by an earlier pair.
+func cooldownKey(reqs []jobs.Request) (netip.Addr, string) {
+	canonical := ports.Format(slices.Sorted(slices.Values(reqs[0].Ports)))
+	if len(reqs) == 2 {
+		canonical += " and IPv6 " + reqs[1].Target.IP.String()
+	}
+	return reqs[0].Target.IP, canonical
 }
 
 func crossOrigin(d Deps) http.HandlerFunc {
@@ -239,21 +284,35 @@ func rescan(d Deps) http.HandlerFunc {
 		}
 		prev := snap.Scan
 		visitor := clientIP(r)
+		dual := prev.SiblingID != ""
 		if d.Clients != nil {
-			if ok, retry := d.Clients.Allow(visitor); !ok {
+			if ok, retry := d.Clients.AllowN(visitor, scansIn(dual)); !ok {
 				rateLimited(d, w, r, retry)
 				return
 			}
 		}
-		form := templates.HomeForm{Host: prev.Target, Ports: ports.PresetCommon, Custom: prev.PortSpec, Consent: r.PostFormValue("consent") != "", Errors: map[string]string{}}
-		status, reason, req := validate(r.Context(), d, &form, visitor)
+		form := templates.HomeForm{Host: prev.Target, Ports: ports.PresetCommon, Custom: prev.PortSpec, Consent: r.PostFormValue("consent") != "",
+			IPv6: dual, Errors: map[string]string{}}
+		status, reason, reqs := validate(r.Context(), d, &form, visitor)
 		if len(form.Errors) > 0 {
 			d.Metrics.Refused(reason)
 			homePage(d, w, r, status, form)
 			return
 		}
-		req.Client, req.PreviousID = visitor.String(), id
-		newID, err := d.Runner.Submit(r.Context(), req)
+		// Each new scan repeats the earlier scan of its own family.
+		show := 0
+		for i := range reqs {
+			reqs[i].Client = visitor.String()
+			reqs[i].PreviousID = id
+		}
+		if dual {
+			if prev.IP.Is4() {
+				reqs[1].PreviousID = prev.SiblingID
+			} else {
+				reqs[0].PreviousID, show = prev.SiblingID, 1
+			}
+		}
+		ids, err := startScans(r.Context(), d, reqs)
 		switch {
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
@@ -264,8 +323,10 @@ func rescan(d Deps) http.HandlerFunc {
 			serverError(d, w, r)
 			return
 		}
-		protect(d, w, r, newID)
-		http.Redirect(w, r, "/scans/"+newID, http.StatusSeeOther)
+		for _, newID := range ids {
+			protect(d, w, r, newID)
+		}
+		http.Redirect(w, r, "/scans/"+ids[show], http.StatusSeeOther)
 	}
 }
 
@@ -286,7 +347,7 @@ func rateLimited(d Deps, w http.ResponseWriter, r *http.Request, retry time.Dura
 // validate checks the form and pins its target. It fills form.Errors (field
 // → message) and returns the status to answer with when there are any and
 // the refusal's reason for the metrics.
-func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor netip.Addr) (int, string, jobs.Request) {
+func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor netip.Addr) (int, string, []jobs.Request) {
 	status, reason := http.StatusUnprocessableEntity, metrics.RefusedInvalid
 	spec := "preset:" + form.Ports
 	if _, ok := ports.PresetByName(form.Ports); !ok {
@@ -308,34 +369,56 @@ func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor net
 	}
 	if form.Host == "" {
 		form.Errors["host"] = "Type a host name or an IP address to scan."
-		return status, reason, jobs.Request{}
+		return status, reason, nil
 	}
-	pt, err := d.Pinner.Pin(ctx, form.Host, target.Auto)
-	if err != nil {
-		var te *target.Error
-		form.Errors["host"] = "That host cannot be scanned."
-		if errors.As(err, &te) {
-			form.Errors["host"] = te.Msg
+	var pts []target.PinnedTarget
+	if form.IPv6 {
+		v4, v6, err := d.Pinner.PinBoth(ctx, form.Host)
+		if err != nil {
+			status, reason = pinRefused(form, err)
+			return status, reason, nil
 		}
-		switch {
-		case errors.Is(err, target.ErrForbidden):
-			status, reason = http.StatusForbidden, metrics.RefusedForbidden
-		case errors.Is(err, target.ErrResolver):
-			status, reason = http.StatusBadGateway, metrics.RefusedUnresolvable
-		case errors.Is(err, target.ErrUnresolvable):
-			reason = metrics.RefusedUnresolvable
+		pts = []target.PinnedTarget{v4, v6}
+	} else {
+		pt, err := d.Pinner.Pin(ctx, form.Host, target.Auto)
+		if err != nil {
+			status, reason = pinRefused(form, err)
+			return status, reason, nil
 		}
-		return status, reason, jobs.Request{}
+		pts = []target.PinnedTarget{pt}
 	}
-	if !form.Consent && pt.IP != visitor {
+	if !form.Consent && slices.ContainsFunc(pts, func(pt target.PinnedTarget) bool { return pt.IP != visitor }) {
 		form.Errors["consent"] = "Confirm that you own this host or are authorised to scan it. (Scanning your own address needs no confirmation.)"
 	}
-	if pt.URLPort != 0 && form.Custom == "" && len(list) > 0 && !containsPort(list, pt.URLPort) {
+	if u := pts[0].URLPort; u != 0 && form.Custom == "" && len(list) > 0 && !containsPort(list, u) {
 		// The port typed in a URL joins the set, so it is never silently dropped.
-		list = append(list, pt.URLPort)
-		spec += "," + strconv.Itoa(int(pt.URLPort))
+		list = append(list, u)
+		spec += "," + strconv.Itoa(int(u))
 	}
-	return status, reason, jobs.Request{Target: pt, PortSpec: spec, Ports: list}
+	reqs := make([]jobs.Request, len(pts))
+	for i, pt := range pts {
+		reqs[i] = jobs.Request{Target: pt, PortSpec: spec, Ports: list}
+	}
+	return status, reason, reqs
+}
+
+// pinRefused puts a pinning error on the host field and returns the status
+// and the refusal's reason for the metrics.
+func pinRefused(form *templates.HomeForm, err error) (int, string) {
+	var te *target.Error
+	form.Errors["host"] = "That host cannot be scanned."
+	if errors.As(err, &te) {
+		form.Errors["host"] = te.Msg
+	}
+	switch {
+	case errors.Is(err, target.ErrForbidden):
+		return http.StatusForbidden, metrics.RefusedForbidden
+	case errors.Is(err, target.ErrResolver):
+		return http.StatusBadGateway, metrics.RefusedUnresolvable
+	case errors.Is(err, target.ErrUnresolvable):
+		return http.StatusUnprocessableEntity, metrics.RefusedUnresolvable
+	}
+	return http.StatusUnprocessableEntity, metrics.RefusedInvalid
 }
 
 func containsPort(list []uint16, p uint16) bool {

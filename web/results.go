@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -98,6 +100,10 @@ func results(d Deps) http.HandlerFunc {
 			StatusText: statusText(sc.Status, snap.Position), Live: !sc.Status.Final(),
 			ShareURL: shareURL(r, id, d.TrustedProxies),
 		}
+		head.Family, head.SiblingFamily = familyLabel(sc.IP)
+		if sc.SiblingID != "" {
+			head.SiblingURL = "/scans/" + sc.SiblingID
+		}
 		if r.URL.Query().Get("recent") == "1" {
 			head.Notice = "This host and port set were scanned moments ago, so here are those results instead of a new scan."
 		}
@@ -172,7 +178,13 @@ func results(d Deps) http.HandlerFunc {
 			if final.Status.Final() && final.PreviousID != "" {
 				v.Changes = changesView(ctx, d, final.PreviousID, id)
 			}
-			return templates.Summary(v).Render(ctx, w)
+			if err := templates.Summary(v).Render(ctx, w); err != nil {
+				return err
+			}
+			if final.SiblingID == "" || !final.Status.Final() {
+				return nil
+			}
+			return dualStack(ctx, d, w, final)
 		})
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
@@ -218,7 +230,7 @@ func shareURL(r *http.Request, id string, trusted []netip.Prefix) string {
 // summaryView reads the final record: counts, verdict, open ports first.
 func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 	v := templates.SummaryView{Status: string(sc.Status), StatusText: statusText(sc.Status, 0), Reason: sc.Reason, Total: sc.PortCount,
-		Final: sc.Status.Final(), ExportBase: "/scans/" + sc.ID, RescanAction: "/scans/" + sc.ID + "/rescan", AgainURL: "/?" + url.Values{"host": {sc.Target}, "custom": {sc.PortSpec}}.Encode()}
+		Final: sc.Status.Final(), ExportBase: "/scans/" + sc.ID, RescanAction: "/scans/" + sc.ID + "/rescan", AgainURL: againURL(sc)}
 	for _, r := range rows {
 		v.Grid = append(v.Grid, templates.GridCell{Port: r.Port, State: r.State})
 		switch r.State {
@@ -278,4 +290,121 @@ func lastSeq(rows []store.Result) int {
 		n = max(n, r.Seq)
 	}
 	return n
+}
+
+// againURL is the form filled in with a scan's host and ports (and the
+// IPv6 box for half of a dual-stack comparison).
+func againURL(sc store.Scan) string {
+	q := url.Values{"host": {sc.Target}, "custom": {sc.PortSpec}}
+	if sc.SiblingID != "" {
+		q.Set("ipv6", "1")
+	}
+	return "/?" + q.Encode()
+}
+
+// familyLabel names an address's family and the other one.
+func familyLabel(ip netip.Addr) (family, other string) {
+	if ip.Is4() || ip.Is4In6() {
+		return "IPv4", "IPv6"
+	}
+	return "IPv6", "IPv4"
+}
+
+// dualStack ends the page of one half of a dual-stack comparison: it waits
+// (streaming a note) until the other family's scan is final too, then sets
+// the two side by side.
+func dualStack(ctx context.Context, d Deps, w io.Writer, sc store.Scan) error {
+	_, other := familyLabel(sc.IP)
+	waiting := false
+	for cursor := 0; ; {
+		snap, err := d.Runner.Watch(ctx, sc.SiblingID, cursor)
+		if errors.Is(err, store.ErrNotFound) {
+			return templates.DualStackGone(other).Render(ctx, w)
+		}
+		if err != nil {
+			return err
+		}
+		cursor = max(cursor, lastSeq(snap.Rows))
+		if snap.Changed == nil {
+			break
+		}
+		if !waiting {
+			waiting = true
+			if err := templates.DualStackWaiting(other).Render(ctx, w); err != nil {
+				return err
+			}
+			flush(w)
+		}
+		select {
+		case <-snap.Changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s, err := loadExport(ctx, d, sc.ID)
+	if err != nil {
+		return err
+	}
+	if s.Sibling == nil { // deleted in the meantime
+		return templates.DualStackGone(other).Render(ctx, w)
+	}
+	return templates.DualStack(dualStackView(s, *s.Sibling)).Render(ctx, w)
+}
+
+// dualStackView builds the side-by-side view of a pair (in either order).
+func dualStackView(a, b report.Scan) templates.DualStackView {
+	v4, v6 := a, b
+	if fam, _ := familyLabel(a.IP); fam == "IPv6" {
+		v4, v6 = b, a
+	}
+	diff := report.CompareFamilies(v4, v6)
+	v := templates.DualStackView{
+		IPv4: v4.IP.String(), IPv6: v6.IP.String(), IPv4URL: "/scans/" + v4.ID, IPv6URL: "/scans/" + v6.ID,
+		Differ: diff.Differ, Open4: diff.IPv4.Open, Open6: diff.IPv6.Open,
+	}
+	if v4.Grade != nil {
+		v.Grade4 = v4.Grade.Letter
+	}
+	if v6.Grade != nil {
+		v.Grade6 = v6.Grade.Letter
+	}
+	var unfinished []string
+	for _, s := range []report.Scan{v4, v6} {
+		if s.Status != string(store.Done) {
+			fam, _ := familyLabel(s.IP)
+			unfinished = append(unfinished, fmt.Sprintf("the %s scan ended %s", fam, s.Status))
+		}
+	}
+	if len(unfinished) > 0 {
+		v.Incomplete = "This comparison is partial: " + strings.Join(unfinished, " and ") + ", so ports it did not decide are not compared."
+	}
+	sameClosed, sameFiltered := 0, 0
+	for _, r := range diff.Rows {
+		row := templates.DualRow{Port: r.Port, Service: r.Service, IPv4: r.IPv4, IPv6: r.IPv6,
+			IPv4Reason: reasonWords[r.IPv4Reason], IPv6Reason: reasonWords[r.IPv6Reason], Differs: r.Differs}
+		v.Rows = append(v.Rows, row)
+		switch {
+		case r.Differs || r.IPv4 == "open" || r.IPv6 == "open":
+			v.Notable = append(v.Notable, row)
+		case r.IPv4 == "" || r.IPv6 == "":
+			v.Undecided++
+		case r.IPv4 == "closed":
+			sameClosed++
+		default:
+			sameFiltered++
+		}
+	}
+	if n := sameClosed + sameFiltered; n > 0 {
+		lead := "All " + strconv.Itoa(n) + " ports answer alike"
+		switch {
+		case len(v.Notable) > 0 && n == 1:
+			lead = "The other port answers alike"
+		case len(v.Notable) > 0:
+			lead = "The other " + strconv.Itoa(n) + " ports answer alike"
+		case n == 1:
+			lead = "The one port answers alike"
+		}
+		v.Alike = fmt.Sprintf("%s: %d closed and %d filtered on both.", lead, sameClosed, sameFiltered)
+	}
+	return v
 }

@@ -19,6 +19,7 @@ import (
 // scanRunner is what the handlers need of the job runner.
 type scanRunner interface {
 	Submit(ctx context.Context, req jobs.Request) (string, error)
+	SubmitPair(ctx context.Context, v4, v6 jobs.Request) (string, string, error)
 	Watch(ctx context.Context, id string, after int) (jobs.Snapshot, error)
 	Protect(ctx context.Context, id string) (string, error)
 	Delete(ctx context.Context, id, token string) error
@@ -27,11 +28,13 @@ type scanRunner interface {
 // pinner turns what a person typed into a pinned, allowed target.
 type pinner interface {
 	Pin(ctx context.Context, raw string, fam target.Family) (target.PinnedTarget, error)
+	PinBoth(ctx context.Context, raw string) (v4, v6 target.PinnedTarget, err error)
 }
 
-// clientLimiter is the per-client token bucket.
+// clientLimiter is the per-client token bucket; a dual-stack comparison
+// takes two tokens.
 type clientLimiter interface {
-	Allow(addr netip.Addr) (ok bool, retryAfter time.Duration)
+	AllowN(addr netip.Addr, n int) (ok bool, retryAfter time.Duration)
 }
 
 // cooldown answers a repeated scan of the same target with the recent one.

@@ -57,6 +57,14 @@ func NewClients(perHour float64, burst, maxKeys int, now func() time.Time) (*Cli
 // Allow takes one token for addr's client. When none is left it reports
 // how long until one is.
 func (c *Clients) Allow(addr netip.Addr) (ok bool, retryAfter time.Duration) {
+	return c.AllowN(addr, 1)
+}
+
+// AllowN takes n tokens at once (a dual-stack comparison is two scans), or
+// none. n above the burst takes the whole burst, so such a request is never
+// refused for ever.
+func (c *Clients) AllowN(addr netip.Addr, n int) (ok bool, retryAfter time.Duration) {
+	n = min(max(n, 1), c.burst)
 	key := Key(addr)
 	now := c.now()
 	c.mu.Lock()
@@ -73,7 +81,7 @@ func (c *Clients) Allow(addr netip.Addr) (ok bool, retryAfter time.Duration) {
 		lim = rate.NewLimiter(c.limit, c.burst)
 		c.buckets[key] = lim
 	}
-	r := lim.ReserveN(now, 1)
+	r := lim.ReserveN(now, n)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d

@@ -128,3 +128,31 @@ func TestCooldown(t *testing.T) {
 		t.Error("a zero window still remembered")
 	}
 }
+
+// TestClientsAllowN: a dual-stack comparison takes two tokens or none, and
+// a request larger than the burst takes the whole burst.
+func TestClientsAllowN(t *testing.T) {
+	clk := newClock()
+	c, err := NewClients(20, 3, 0, clk.now) // a token every 3 minutes
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr("198.51.100.9")
+	if ok, _ := c.AllowN(a, 2); !ok {
+		t.Fatal("a pair from a fresh client refused")
+	}
+	ok, retry := c.AllowN(a, 2) // one token left: the pair must wait for a second
+	if ok || retry < 2*time.Minute+59*time.Second || retry > 3*time.Minute {
+		t.Fatalf("second pair: ok=%v retry=%v, want refused for ~3m", ok, retry)
+	}
+	if ok, _ := c.Allow(a); !ok {
+		t.Error("the refused pair took the remaining token")
+	}
+	one, _ := NewClients(20, 1, 0, clk.now)
+	if ok, _ := one.AllowN(a, 2); !ok {
+		t.Error("with a burst of 1 a pair is never allowed")
+	}
+	if ok, _ := one.Allow(a); ok {
+		t.Error("a pair with a burst of 1 left a token")
+	}
+}

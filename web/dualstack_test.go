@@ -1,0 +1,339 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vantagescan/vantage/internal/jobs"
+	"github.com/vantagescan/vantage/internal/limit"
+	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
+	"github.com/vantagescan/vantage/internal/store"
+	"github.com/vantagescan/vantage/internal/target"
+	"github.com/vantagescan/vantage/internal/target/dnstest"
+)
+
+// dualService is the real service allowed onto IPv4 and IPv6 loopback,
+// resolving names with a test DNS server.
+type dualService struct {
+	url   string
+	store *store.SQLite
+}
+
+func newDualService(t *testing.T, records map[string][]netip.Addr, mod func(*Deps)) *dualService {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := target.NewResolver(dnstest.Start(t, records))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 2, MaxQueued: 6, Grace: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deps := Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: res}, Store: st, MaxPorts: 300}
+	if mod != nil {
+		mod(&deps)
+	}
+	srv := httptest.NewServer(NewServer(deps))
+	t.Cleanup(func() {
+		runner.Shutdown(context.Background())
+		srv.Close()
+		st.Close()
+	})
+	return &dualService{url: srv.URL, store: st}
+}
+
+// listen6 opens port on ::1 only (accepting and closing each connection).
+func listen6(t *testing.T, port int) {
+	t.Helper()
+	l, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("this test needs IPv6 loopback: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
+var dualRecords = map[string][]netip.Addr{
+	"dual.vantage-test.net": {netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()},
+	"four.vantage-test.net": {netip.MustParseAddr("127.0.0.1")},
+}
+
+// TestDualStackSideBySide ticks "also scan IPv6" for a name with an A and
+// an AAAA record: two linked scans, each page setting the families side by
+// side with the ports that differ marked; the API, rescan and delete follow
+// the pair.
+func TestDualStackSideBySide(t *testing.T) {
+	only4 := netlabtest.OpenPort(t) // on 127.0.0.1 only
+	listen6(t, 61501)               // on ::1 only (above the ephemeral range)
+	cooldown := limit.NewCooldown(time.Minute, 0, nil)
+	svc := newDualService(t, dualRecords, func(d *Deps) { d.Cooldown = cooldown })
+	spec := "61000,61501," + strconv.Itoa(int(only4))
+
+	jar, _ := cookiejar.New(nil)
+	creator := &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := creator.PostForm(svc.url+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"},
+		"custom": {spec}, "ipv6": {"on"}, "consent": {"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc4 := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc4, "/scans/") {
+		t.Fatalf("submit: %d %q", resp.StatusCode, loc4)
+	}
+	id4 := strings.TrimPrefix(loc4, "/scans/")
+	sc4, err := svc.store.Scan(context.Background(), id4)
+	if err != nil || sc4.SiblingID == "" || sc4.IP != netip.MustParseAddr("127.0.0.1") {
+		t.Fatalf("the IPv4 scan: %+v %v", sc4, err)
+	}
+	id6 := sc4.SiblingID
+	if cookies := resp.Cookies(); len(cookies) != 2 || cookies[0].Path != "/scans/"+id4 || cookies[1].Path != "/scans/"+id6 {
+		t.Errorf("delete cookies: %v", cookies)
+	}
+
+	// Each page streams until both scans are done, then sets them side by side.
+	_, page4 := get(t, svc.url+loc4)
+	_, page6 := get(t, svc.url+"/scans/"+id6)
+	for name, page := range map[string]string{"IPv4": page4, "IPv6": page6} {
+		for _, want := range []string{
+			"This is the " + name + " half of a side-by-side scan",
+			`<h2 id="dual-stack">IPv4 and IPv6 side by side</h2>`,
+			"<strong>2 ports answer differently over IPv4 and IPv6.</strong>",
+			`href="/scans/` + id4 + `">127.0.0.1</a>: 1 open`,
+			`href="/scans/` + id6 + `">::1</a>: 1 open`,
+			"The other port answers alike: 1 closed and 0 filtered on both.",
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s page lacks %q", name, want)
+			}
+		}
+		rows := dualRows(page)
+		want := map[string]string{
+			"61501":                  "differs closed open",
+			strconv.Itoa(int(only4)): "differs open closed",
+		}
+		if len(rows) != 2 || rows["61501"] != want["61501"] || rows[strconv.Itoa(int(only4))] != want[strconv.Itoa(int(only4))] {
+			t.Errorf("%s page: side-by-side rows %v, want %v", name, rows, want)
+		}
+		if strings.Contains(page, "Waiting for the") && !strings.Contains(page, "id=\"dual-stack\"") {
+			t.Errorf("%s page waited but never compared", name)
+		}
+	}
+	if !strings.Contains(page4, `/?custom=`+url.QueryEscape(spec)+`&amp;host=dual.vantage-test.net&amp;ipv6=1`) {
+		t.Error("the IPv4 page's \"change the ports\" link does not keep the IPv6 box")
+	}
+
+	// The API document carries the family, the sibling and the comparison.
+	_, body := get(t, svc.url+"/api/v1/scans/"+id6)
+	var doc struct {
+		Family    string `json:"family"`
+		SiblingID string `json:"sibling_id"`
+		DualStack struct {
+			IPv4Scan    string `json:"ipv4_scan"`
+			IPv6Scan    string `json:"ipv6_scan"`
+			Complete    bool   `json:"complete"`
+			Differences []struct {
+				Port       uint16 `json:"port"`
+				IPv4, IPv6 string
+			} `json:"differences"`
+		} `json:"dual_stack"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	ds := doc.DualStack
+	if doc.Family != "ipv6" || doc.SiblingID != id4 || ds.IPv4Scan != id4 || ds.IPv6Scan != id6 || !ds.Complete ||
+		len(ds.Differences) != 2 || ds.Differences[1].Port != 61501 || ds.Differences[1].IPv6 != "open" {
+		t.Errorf("document: %s", body)
+	}
+
+	// The cooldown answers the same pair with the pair, not a single scan.
+	again := postFrom(t, svc.url+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"},
+		"custom": {spec}, "ipv6": {"on"}, "consent": {"on"}}, nil)
+	if again.Header.Get("Location") != loc4+"?recent=1" {
+		t.Errorf("same pair again: %d %q", again.StatusCode, again.Header.Get("Location"))
+	}
+	single := postFrom(t, svc.url+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"},
+		"custom": {spec}, "consent": {"on"}}, nil)
+	if l := single.Header.Get("Location"); single.StatusCode != http.StatusSeeOther || strings.Contains(l, "recent") {
+		t.Errorf("a single scan was answered by the pair: %q", l)
+	}
+
+	// "Scan again" from the IPv6 page repeats the pair, each scan linked to
+	// the earlier scan of its own family, and lands on the new IPv6 page.
+	rescan, err := creator.PostForm(svc.url+"/scans/"+id6+"/rescan", url.Values{"consent": {"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rescan.Body.Close()
+	new6 := strings.TrimPrefix(rescan.Header.Get("Location"), "/scans/")
+	n6, err := svc.store.Scan(context.Background(), new6)
+	if err != nil || !n6.IP.Is6() || n6.PreviousID != id6 || n6.SiblingID == "" {
+		t.Fatalf("rescan landed on %+v (%v)", n6, err)
+	}
+	if n4, _ := svc.store.Scan(context.Background(), n6.SiblingID); n4.PreviousID != id4 || !n4.IP.Is4() {
+		t.Errorf("the new IPv4 half repeats %q, want %q", n4.PreviousID, id4)
+	}
+	_, page := get(t, svc.url+"/scans/"+new6)
+	if !strings.Contains(page, "Changes since") || !strings.Contains(page, `id="dual-stack"`) {
+		t.Error("the rescanned IPv6 page lacks its changes or the comparison")
+	}
+
+	// Deleting one half leaves the other saying so.
+	del, err := creator.PostForm(svc.url+"/scans/"+id6+"/delete", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del.Body.Close()
+	if del.StatusCode != http.StatusOK {
+		t.Fatalf("delete: %d", del.StatusCode)
+	}
+	_, page4 = get(t, svc.url+loc4)
+	if !strings.Contains(page4, "The IPv6 result of this comparison was deleted") {
+		t.Error("the IPv4 page does not say its IPv6 half is gone")
+	}
+	if r, body := get(t, svc.url+"/api/v1/scans/"+id4); r.StatusCode != 200 || strings.Contains(body, `"dual_stack"`) || !strings.Contains(body, `"sibling_id"`) {
+		t.Errorf("document after the sibling's deletion: %d %s", r.StatusCode, body)
+	}
+}
+
+// dualRows reads the first side-by-side table: port → "differs|same STATE4 STATE6".
+func dualRows(page string) map[string]string {
+	i := strings.Index(page, `<table class="dual-table">`)
+	if i < 0 {
+		return nil
+	}
+	table := page[i:]
+	table = table[:strings.Index(table, "</table>")]
+	out := map[string]string{}
+	row := regexp.MustCompile(`(?s)<tr(?: class="(differs)")?><th scope="row">(\d+)/tcp</th>.*?</tr>`)
+	state := regexp.MustCompile(`state-(open|closed|filtered)`)
+	for _, m := range row.FindAllStringSubmatch(table, -1) {
+		mark := "same"
+		if m[1] != "" {
+			mark = "differs"
+		}
+		s := state.FindAllStringSubmatch(m[0], -1)
+		if len(s) != 2 {
+			continue
+		}
+		out[m[2]] = mark + " " + s[0][1] + " " + s[1][1]
+	}
+	return out
+}
+
+// TestDualStackRefusals: what cannot be compared is refused with a clear
+// message on the form and in the API.
+func TestDualStackRefusals(t *testing.T) {
+	svc := newDualService(t, dualRecords, nil)
+
+	resp, body := post(t, svc.url+"/scans", url.Values{"host": {"four.vantage-test.net"}, "ports": {"quick"},
+		"custom": {"61000"}, "ipv6": {"on"}, "consent": {"on"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "&#34;four.vantage-test.net&#34; has no IPv6 address to compare with its IPv4 one") ||
+		!strings.Contains(body, `id="ipv6" name="ipv6" value="on" checked`) {
+		t.Errorf("IPv4-only name: %d", resp.StatusCode)
+	}
+	resp, body = post(t, svc.url+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"},
+		"custom": {"61000"}, "ipv6": {"on"}, "consent": {"on"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "an IP address has only one family") {
+		t.Errorf("IP literal: %d", resp.StatusCode)
+	}
+
+	for _, c := range []struct{ name, body, code string }{
+		{"IPv4-only name", `{"target":"four.vantage-test.net","family":"both","ports":"61000","consent":true}`, "unresolvable"},
+		{"literal", `{"target":"::1","family":"both","ports":"61000","consent":true}`, "invalid_target"},
+		{"unknown family", `{"target":"dual.vantage-test.net","family":"46","ports":"61000","consent":true}`, "invalid_family"},
+	} {
+		resp, v := apiPost(t, svc.url, c.body, "application/json")
+		if e, _ := v["error"].(map[string]any); resp.StatusCode != 422 || e["code"] != c.code {
+			t.Errorf("%s: %d %v", c.name, resp.StatusCode, v)
+		}
+	}
+}
+
+// TestDualStackAPI: family "both" answers 202 with both scans, each with
+// its delete token; a pair takes two tokens of the client's allowance.
+func TestDualStackAPI(t *testing.T) {
+	clients, _ := limit.NewClients(60, 3, 0, nil)
+	svc := newDualService(t, dualRecords, func(d *Deps) { d.Clients = clients })
+	resp, v := apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"both","ports":"61000-61001","consent":true}`, "application/json")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("both: %d %v", resp.StatusCode, v)
+	}
+	sib, _ := v["sibling"].(map[string]any)
+	if v["family"] != "ipv4" || sib == nil || sib["family"] != "ipv6" || sib["id"] == v["id"] ||
+		v["delete_token"] == "" || sib["delete_token"] == "" || sib["delete_token"] == v["delete_token"] ||
+		sib["url"] != "/api/v1/scans/"+sib["id"].(string) {
+		t.Fatalf("answer: %v", v)
+	}
+	// One token is left: another pair is refused, a single scan is not.
+	resp, v = apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"both","ports":"61002","consent":true}`, "application/json")
+	if e, _ := v["error"].(map[string]any); resp.StatusCode != 429 || e["code"] != "rate_limited" {
+		t.Errorf("second pair: %d %v", resp.StatusCode, v)
+	}
+	resp, v = apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"6","ports":"61002","consent":true}`, "application/json")
+	if resp.StatusCode != http.StatusAccepted || v["family"] != "ipv6" || v["sibling"] != nil {
+		t.Errorf("single IPv6 scan: %d %v", resp.StatusCode, v)
+	}
+	// The IPv6 half's token deletes it once it is done, not the IPv4 half.
+	id6, token6 := sib["id"].(string), sib["delete_token"].(string)
+	waitDone(t, svc.url, id6)
+	waitDone(t, svc.url, v["id"].(string))
+	req, _ := http.NewRequest("DELETE", svc.url+"/api/v1/scans/"+id6, nil)
+	req.Header.Set("Authorization", "Bearer "+token6)
+	dr, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, dr.Body)
+	dr.Body.Close()
+	if dr.StatusCode != http.StatusNoContent {
+		t.Errorf("delete the IPv6 half: %d", dr.StatusCode)
+	}
+}
+
+func waitDone(t *testing.T, base, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		_, body := get(t, base+"/api/v1/scans/"+id)
+		if strings.Contains(body, `"status":"done"`) {
+			return
+		}
+	}
+	t.Fatalf("scan %s did not finish", id)
+}
