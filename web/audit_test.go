@@ -21,7 +21,8 @@ import (
 
 // TestAudit runs the audits a user's tools would: the Nu HTML Checker must
 // report no error and axe-core no violation on the landing page, the
-// catalog, a form with errors, a 100-port results page and the 404 page.
+// catalog, a form with errors, a 100-port results page, an IPv4/IPv6
+// comparison and the 404 page.
 // make audit runs it with the pinned tools (web/testdata/audit).
 func TestAudit(t *testing.T) {
 	if os.Getenv("VANTAGE_AUDIT") != "1" {
@@ -47,12 +48,23 @@ func TestAudit(t *testing.T) {
 	results := resp.Header.Get("Location")
 	_, _ = get(t, base+results) // reads until the scan is done
 
+	// A finished IPv4/IPv6 comparison whose families differ on one port.
+	listen6(t, 61502)
+	dual := newDualService(t, dualRecords, nil).url
+	resp, _ = post(t, dual+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"}, "custom": {"61000-61010,61502"}, "ipv6": {"on"}, "consent": {"on"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit the comparison: %d", resp.StatusCode)
+	}
+	dualResults := dual + resp.Header.Get("Location")
+	_, _ = get(t, dualResults)
+
 	pages := map[string]func() (*http.Response, error){
-		"home":    func() (*http.Response, error) { return client.Get(base + "/") },
-		"catalog": func() (*http.Response, error) { return client.Get(base + "/ports") },
-		"api":     func() (*http.Response, error) { return client.Get(base + "/api") },
-		"results": func() (*http.Response, error) { return client.Get(base + results) },
-		"404":     func() (*http.Response, error) { return client.Get(base + "/no-such-page") },
+		"dual-stack": func() (*http.Response, error) { return client.Get(dualResults) },
+		"home":       func() (*http.Response, error) { return client.Get(base + "/") },
+		"catalog":    func() (*http.Response, error) { return client.Get(base + "/ports") },
+		"api":        func() (*http.Response, error) { return client.Get(base + "/api") },
+		"results":    func() (*http.Response, error) { return client.Get(base + results) },
+		"404":        func() (*http.Response, error) { return client.Get(base + "/no-such-page") },
 		"form-errors": func() (*http.Response, error) {
 			return client.PostForm(base+"/scans", url.Values{"host": {"10.0.0.1"}, "ports": {"quick"}})
 		},
@@ -85,7 +97,7 @@ func TestAudit(t *testing.T) {
 
 	t.Run("axe-core", func(t *testing.T) {
 		ctx := browser(t)
-		urls := map[string]string{"home": base + "/", "catalog": base + "/ports", "api": base + "/api", "results": base + results, "404": base + "/no-such-page"}
+		urls := map[string]string{"dual-stack": dualResults, "home": base + "/", "catalog": base + "/ports", "api": base + "/api", "results": base + results, "404": base + "/no-such-page"}
 		for name, u := range urls {
 			for _, width := range []int64{1280, 390} {
 				if err := chromedp.Do(ctx, viewport(width), chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {

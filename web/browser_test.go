@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,4 +264,54 @@ func TestBrowserRescanShowsWhatChanged(t *testing.T) {
 		t.Errorf("changes section: %q", text)
 	}
 	screenshot(t, ctx, "rescan-changes-desktop.png", 1280)
+}
+
+// TestBrowserDualStack is the dual-stack surprise in a real browser: a lab
+// host whose SSH is firewalled over IPv4 only (an ip6tables rule forgotten)
+// is scanned by name with "also scan IPv6" ticked, and the comparison
+// marks that port.
+func TestBrowserDualStack(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{Name: "dual", IPv6: true, Link: netlab.Link{Delay: time.Millisecond},
+		Ports: map[uint16]netlab.Rule{22: netlab.Open, 443: netlab.Open}, IPv4Drop: []uint16{22}})
+	ctx := browser(t)
+	svc := newNamedService(t, lab.Prefixes(), map[string][]netip.Addr{"lab.vantage-test.net": {lab.Addr4(), lab.Addr6()}}, nil)
+	if err := chromedp.Do(ctx,
+		viewport(1280),
+		chromedp.Navigate(svc.url+"/"),
+		chromedp.SendKeys(chromedp.CSS("#host"), "lab.vantage-test.net"),
+		chromedp.Click(chromedp.CSS("#ipv6")),
+		chromedp.SendKeys(chromedp.CSS("#custom"), "22,80,443,3306"),
+		chromedp.Click(chromedp.CSS("#consent")),
+		chromedp.Click(chromedp.CSS("button[type=submit]:not([name=target])"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#dual-stack")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".dual-stack")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1 port answers differently over IPv4 and IPv6", lab.Addr4().String(), lab.Addr6().String(),
+		"The other 2 ports answer alike: 2 closed and 0 filtered on both."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, text)
+		}
+	}
+	differs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelector('.dual-table').querySelectorAll('tr.differs th')].map(th => th.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(differs) != 1 || differs[0] != "22/tcp" {
+		t.Errorf("rows marked as differing: %q, want 22/tcp only", differs)
+	}
+	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".dual-table tr.differs")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(row, "filtered") || !strings.Contains(row, "open") || !strings.Contains(row, "Differs") {
+		t.Errorf("the differing row reads %q", row)
+	}
+	screenshot(t, ctx, "dual-stack-desktop.png", 1280)
+	screenshot(t, ctx, "dual-stack-phone.png", 390)
 }

@@ -25,21 +25,28 @@ import (
 	"github.com/vantagescan/vantage/internal/target/dnstest"
 )
 
-// dualService is the real service allowed onto IPv4 and IPv6 loopback,
-// resolving names with a test DNS server.
+// dualService is a running service and its store.
 type dualService struct {
 	url   string
 	store *store.SQLite
 }
 
+// newDualService is the real service allowed onto IPv4 and IPv6 loopback,
+// resolving names with a test DNS server.
 func newDualService(t *testing.T, records map[string][]netip.Addr, mod func(*Deps)) *dualService {
+	t.Helper()
+	return newNamedService(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, records, mod)
+}
+
+// newNamedService is the real service allowed into allow, resolving names
+// with a test DNS server answering from records.
+func newNamedService(t *testing.T, allow []netip.Prefix, records map[string][]netip.Addr, mod func(*Deps)) *dualService {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy, err := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{
-		netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+	policy, err := target.NewPolicy(target.PolicyConfig{Allow: allow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +240,7 @@ func TestDualStackSideBySide(t *testing.T) {
 
 // dualRows reads the first side-by-side table: port → "differs|same STATE4 STATE6".
 func dualRows(page string) map[string]string {
-	i := strings.Index(page, `<table class="dual-table">`)
+	i := strings.Index(page, `dual-table">`)
 	if i < 0 {
 		return nil
 	}

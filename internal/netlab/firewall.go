@@ -23,6 +23,7 @@ var setNames = map[Rule]string{
 
 const nftChain = `	chain input {
 		type filter hook input priority filter; policy accept;
+		meta nfproto ipv4 tcp dport @p_drop4 drop
 		tcp dport @p_drop drop
 		tcp dport @p_hostun reject with icmpx type host-unreachable
 		tcp dport @p_admin reject with icmpx type admin-prohibited
@@ -32,10 +33,20 @@ const nftChain = `	chain input {
 	}
 `
 
-// firewallScript is the whole table for the given rules.
-func firewallScript(rules map[uint16]Rule) string {
+// firewallScript is the whole table for the given rules and the ports
+// dropped over IPv4 only.
+func firewallScript(rules map[uint16]Rule, drop4 []uint16) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "table inet %s {\n", nftTable)
+	fmt.Fprintf(&b, "\tset p_drop4 {\n\t\ttype inet_service\n")
+	if len(drop4) > 0 {
+		var ports []string
+		for _, p := range slices.Sorted(slices.Values(drop4)) {
+			ports = append(ports, fmt.Sprint(p))
+		}
+		fmt.Fprintf(&b, "\t\telements = { %s }\n", strings.Join(slices.Compact(ports), ", "))
+	}
+	b.WriteString("\t}\n")
 	for _, r := range []Rule{Drop, RejectHostUnreach, RejectAdminProhibited, RejectNetUnreach, RejectReset} {
 		var ports []string
 		for p, pr := range rules {
@@ -60,7 +71,7 @@ func (l *Lab) nft(ctx context.Context, script string) error {
 }
 
 func (l *Lab) applyFirewall(ctx context.Context) error {
-	if err := l.nft(ctx, firewallScript(l.rules)); err != nil {
+	if err := l.nft(ctx, firewallScript(l.rules, l.cfg.IPv4Drop)); err != nil {
 		return fmt.Errorf("netlab: load firewall: %w", err)
 	}
 	return nil

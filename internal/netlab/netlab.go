@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 )
@@ -76,6 +77,9 @@ type Config struct {
 	Link  Link            // delay, jitter and loss; zero means a plain veth pair
 	Ports map[uint16]Rule // ports not listed are Closed
 	IPv6  bool            // also configure IPv6 (a ULA /64, nodad)
+	// IPv4Drop lists ports dropped over IPv4 only, whatever their rule: a
+	// firewall written for IPv4 alone in front of a dual-stack service.
+	IPv4Drop []uint16
 
 	failAt string // tests: New fails after this setup step
 }
@@ -92,6 +96,9 @@ func (c Config) validate() error {
 	}
 	if !(k.Loss >= 0 && k.Loss < 1) {
 		return fmt.Errorf("netlab: loss %v must be in [0, 1)", k.Loss)
+	}
+	if slices.Contains(c.IPv4Drop, 0) {
+		return errors.New("netlab: port 0 cannot have a rule")
 	}
 	for p, r := range c.Ports {
 		if p == 0 {
@@ -228,6 +235,9 @@ func (l *Lab) Expect(addr netip.Addr, port uint16) (state, reason string) {
 	v6 := addr.Is6()
 	if addr != l.Addr4() && (!l.cfg.IPv6 || addr != l.alloc.lab6) {
 		return "", ""
+	}
+	if !v6 && slices.Contains(l.cfg.IPv4Drop, port) {
+		return "filtered", "no-response"
 	}
 	switch l.Rule(port) {
 	case Open:

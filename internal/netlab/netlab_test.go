@@ -620,8 +620,8 @@ func TestBlockAddrs(t *testing.T) {
 }
 
 func TestFirewallScript(t *testing.T) {
-	s := firewallScript(map[uint16]Rule{80: Drop, 22: Drop, 443: RejectReset, 8080: Open})
-	for _, want := range []string{"set p_drop {\n\t\ttype inet_service\n\t\telements = { 22, 80 }\n", "elements = { 443 }", "set p_admin {\n\t\ttype inet_service\n\t}"} {
+	s := firewallScript(map[uint16]Rule{80: Drop, 22: Drop, 443: RejectReset, 8080: Open}, []uint16{3306, 22, 3306})
+	for _, want := range []string{"set p_drop4 {\n\t\ttype inet_service\n\t\telements = { 22, 3306 }\n", "meta nfproto ipv4 tcp dport @p_drop4 drop", "set p_drop {\n\t\ttype inet_service\n\t\telements = { 22, 80 }\n", "elements = { 443 }", "set p_admin {\n\t\ttype inet_service\n\t}"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("script lacks %q:\n%s", want, s)
 		}
@@ -629,4 +629,21 @@ func TestFirewallScript(t *testing.T) {
 	if strings.Contains(s, "8080") {
 		t.Errorf("open port in the firewall:\n%s", s)
 	}
+	if s := firewallScript(nil, nil); !strings.Contains(s, "set p_drop4 {\n\t\ttype inet_service\n\t}") {
+		t.Errorf("empty IPv4-only set:\n%s", s)
+	}
+}
+
+// TestIPv4DropGroundTruth: a port dropped over IPv4 only is filtered there
+// and keeps its rule over IPv6, as connect() sees it.
+func TestIPv4DropGroundTruth(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, Config{Name: "drop4", IPv6: true, Ports: allRules, IPv4Drop: []uint16{1001, 1002}, Link: Link{Delay: time.Millisecond}})
+	if s, r := l.Expect(l.Addr4(), 1001); s != "filtered" || r != "no-response" {
+		t.Errorf("Expect IPv4 1001: %s/%s", s, r)
+	}
+	if s, _ := l.Expect(l.Addr6(), 1001); s != "open" {
+		t.Errorf("Expect IPv6 1001: %s", s)
+	}
+	checkGroundTruth(t, l, []uint16{1001, 1002, 1003, 1007})
 }
