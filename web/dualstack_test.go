@@ -20,9 +20,11 @@ import (
 	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/limit"
 	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
+	"github.com/vantagescan/vantage/internal/report"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
 	"github.com/vantagescan/vantage/internal/target/dnstest"
+	"github.com/vantagescan/vantage/templates"
 )
 
 // dualService is a running service and its store.
@@ -343,4 +345,28 @@ func waitDone(t *testing.T, base, id string) {
 		}
 	}
 	t.Fatalf("scan %s did not finish", id)
+}
+
+// TestDualStackViewPartial: when one half did not finish, the comparison
+// says so and never calls an undecided port different.
+func TestDualStackViewPartial(t *testing.T) {
+	v4 := report.Scan{ID: "FOUR", IP: netip.MustParseAddr("192.0.2.1"), Status: "done", Ports: []report.PortRow{
+		{Port: 22, State: "open", Reason: "syn-ack"}, {Port: 80, State: "closed", Reason: "conn-refused"}, {Port: 443, State: "filtered", Reason: "no-response"}}}
+	v6 := report.Scan{ID: "SIX", IP: netip.MustParseAddr("2001:db8::1"), Status: "interrupted", Ports: []report.PortRow{
+		{Port: 22, State: "open", Reason: "syn-ack"}}}
+	for _, v := range []templates.DualStackView{dualStackView(v4, v6), dualStackView(v6, v4)} {
+		if v.IPv4URL != "/scans/FOUR" || v.IPv6URL != "/scans/SIX" || v.Differ != 0 || v.Undecided != 2 || len(v.Notable) != 1 {
+			t.Errorf("view %+v", v)
+		}
+		if v.Incomplete != "This comparison is partial: the IPv6 scan ended interrupted, so ports it did not decide are not compared." {
+			t.Errorf("incomplete: %q", v.Incomplete)
+		}
+		if v.Alike != "" {
+			t.Errorf("alike: %q", v.Alike)
+		}
+	}
+	v6.Status, v6.Ports = "done", append(v6.Ports, report.PortRow{Port: 80, State: "closed"}, report.PortRow{Port: 443, State: "filtered"})
+	if v := dualStackView(v4, v6); v.Incomplete != "" || v.Alike != "The other 2 ports answer alike: 1 closed and 1 filtered on both." {
+		t.Errorf("complete view: %q %q", v.Incomplete, v.Alike)
+	}
 }

@@ -218,3 +218,71 @@ func TestServeRestartMidScan(t *testing.T) {
 		t.Errorf("the page streamed during SIGTERM does not end cancelled:\n%s", rest)
 	}
 }
+
+// TestServeRestartMidPair crashes the real service while an IPv4/IPv6
+// comparison runs: after the restart both halves read interrupted, their
+// rows so far kept, and each page shows the partial comparison instead of
+// waiting for ever.
+func TestServeRestartMidPair(t *testing.T) {
+	rules := map[uint16]netlab.Rule{22: netlab.Open}
+	for p := uint16(1); p <= 200; p++ {
+		if p != 22 {
+			rules[p] = netlab.Drop
+		}
+	}
+	lab := netlabtest.New(t, netlab.Config{Name: "restart2", IPv6: true, Ports: rules, Link: netlab.Link{Delay: time.Millisecond}})
+	dns := dnstest.Start(t, map[string][]netip.Addr{"lab.vantage-test.net": {lab.Addr4(), lab.Addr6()}})
+	db := filepath.Join(t.TempDir(), "v.db")
+	args := append(labAllow(lab)[1:], "--resolver", dns, "--max-running", "2")
+	noRedirect := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	cmd, base := serveProcess(t, db, args...)
+	resp, err := noRedirect.PostForm(base+"/scans", url.Values{"host": {"lab.vantage-test.net"}, "ipv6": {"on"}, "ports": {"quick"}, "custom": {"1-200"}, "consent": {"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d", resp.StatusCode)
+	}
+	// Wait until both halves have found port 22, then crash.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r, err := noRedirect.Get(base + "/api/v1/scans" + strings.TrimPrefix(loc, "/scans"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			DualStack struct {
+				IPv4Counts struct{ Open int } `json:"ipv4_counts"`
+				IPv6Counts struct{ Open int } `json:"ipv6_counts"`
+			} `json:"dual_stack"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&doc)
+		r.Body.Close()
+		if doc.DualStack.IPv4Counts.Open == 1 && doc.DualStack.IPv6Counts.Open == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pair never found port 22 on both families")
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the rows' batches reach the database
+	_ = cmd.Process.Kill()             // no shutdown: a crash
+	_ = cmd.Wait()
+
+	_, base = serveProcess(t, db, args...)
+	r, err := noRedirect.Get(base + loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	for _, want := range []string{"Interrupted", `id="port-22"`, `<h2 id="dual-stack">IPv4 and IPv6 side by side</h2>`,
+		"This comparison is partial: the IPv4 scan ended interrupted and the IPv6 scan ended interrupted",
+		"Every port answers the same over IPv4 and IPv6."} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("after the restart the IPv4 page lacks %q", want)
+		}
+	}
+}
