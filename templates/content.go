@@ -64,6 +64,14 @@ var faq = []FAQItem{
 			"Scanning regularly costs almost nothing and catches a surprising number of mistakes. The command-line version, vantage scan --json, fits into a scheduled job whose results you can compare from one run to the next.",
 		},
 	},
+	{
+		ID:       "faq-ipv6",
+		Question: "Does Vantage scan IPv6?",
+		Answer: []string{
+			"Yes. Type an IPv6 address and Vantage scans it. A host name is resolved once, and its IPv4 address is scanned when it has one, otherwise its IPv6 address.",
+			"Tick \"Also scan IPv6\" to scan a name's IPv4 and IPv6 addresses side by side. Dual-stack servers are often open over IPv6 where IPv4 is closed, because the firewall rules were written for one family only (iptables without ip6tables, a cloud security group without its IPv6 rules). The results mark every port that answers differently. The comparison counts as two scans.",
+		},
+	},
 }
 
 // FAQ returns the landing page's questions and answers, in display order.

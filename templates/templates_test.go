@@ -306,6 +306,7 @@ func TestHomeHasReferenceTableAndFAQ(t *testing.T) {
 		`What does "filtered" mean in port scanning?`,
 		"Can I scan all 65535 ports?",
 		"Why is port scanning useful for system administrators?",
+		"Does Vantage scan IPv6?",
 	}
 	if !slices.Equal(summaries, questions) {
 		t.Errorf("FAQ questions %q, want %q", summaries, questions)
@@ -352,8 +353,8 @@ func TestReferenceRowsMatchCatalog(t *testing.T) {
 // limits it mentions are the ones the form announces.
 func TestFAQIsTrueOfVantage(t *testing.T) {
 	items := FAQ()
-	if len(items) != 5 {
-		t.Fatalf("%d FAQ items, want 5", len(items))
+	if len(items) != 6 {
+		t.Fatalf("%d FAQ items, want 6 (the brief's five and IPv6)", len(items))
 	}
 	var all strings.Builder
 	for _, it := range items {
@@ -377,7 +378,7 @@ func TestFAQIsTrueOfVantage(t *testing.T) {
 	if n := len(ports.Catalog()); n < 150 || n > 250 {
 		t.Errorf(`the FAQ says the catalog has "about two hundred" ports; it has %d`, n)
 	}
-	for _, want := range []string{"preset:all", "65,535", "I own this host or am authorised to scan it", "cloud-metadata", "TCP"} {
+	for _, want := range []string{"preset:all", "65,535", "I own this host or am authorised to scan it", "cloud-metadata", "TCP", "Also scan IPv6"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("FAQ does not mention %q", want)
 		}
