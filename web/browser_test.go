@@ -87,7 +87,7 @@ func screenshot(t *testing.T, ctx context.Context, name string, width int64) {
 	if err := chromedp.Do(ctx, viewport(width)); err != nil {
 		t.Fatalf("viewport %d: %v", width, err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG (below 100 chromedp writes JPEG)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
