@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -284,5 +285,64 @@ func TestServeRestartMidPair(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("after the restart the IPv4 page lacks %q", want)
 		}
+	}
+}
+
+// TestScanLabBoth: `vantage scan --both` scans a dual-stack lab host whose
+// SSH is dropped over IPv4 only, prints both tables and the port that
+// answers differently, and the same as one JSON document.
+func TestScanLabBoth(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{Name: "cli-both", IPv6: true, Link: netlab.Link{Delay: time.Millisecond},
+		Ports: map[uint16]netlab.Rule{22: netlab.Open, 443: netlab.Open}, IPv4Drop: []uint16{22}})
+	dns := dnstest.Start(t, map[string][]netip.Addr{
+		"lab.vantage-test.net":  {lab.Addr4(), lab.Addr6()},
+		"four.vantage-test.net": {lab.Addr4()},
+	})
+	args := slices.Concat(labAllow(lab), []string{"--resolver", dns, "--both", "--no-checks", "--ports", "22,80,443"})
+	table, stderr, err := runCLI(t, append(args, "lab.vantage-test.net")...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	t.Logf("vantage scan --both\n%s", table)
+	for _, want := range []string{
+		"Vantage scan of lab.vantage-test.net (" + lab.Addr4().String() + ")",
+		"Vantage scan of lab.vantage-test.net (" + lab.Addr6().String() + ")",
+		"IPv4 (" + lab.Addr4().String() + ") and IPv6 (" + lab.Addr6().String() + ") side by side: 1 port answers differently.",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^22/tcp +filtered \(no-response\) +open \(syn-ack\) +ssh$`).MatchString(table) {
+		t.Error("the table does not show 22/tcp filtered over IPv4 and open over IPv6")
+	}
+
+	out, stderr, err := runCLI(t, append(args, "--json", "lab.vantage-test.net")...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var doc struct {
+		Target     string
+		IPv4, IPv6 struct {
+			IP    string
+			Ports []struct{ Port uint16 }
+		}
+		Differences []struct {
+			Port       uint16
+			IPv4, IPv6 string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Target != "lab.vantage-test.net" || doc.IPv4.IP != lab.Addr4().String() || doc.IPv6.IP != lab.Addr6().String() ||
+		len(doc.IPv4.Ports) != 3 || len(doc.IPv6.Ports) != 3 || len(doc.Differences) != 1 ||
+		doc.Differences[0].Port != 22 || doc.Differences[0].IPv4 != "filtered" || doc.Differences[0].IPv6 != "open" {
+		t.Errorf("--both --json: %s", out)
+	}
+
+	_, _, err = runCLI(t, append(args, "four.vantage-test.net")...)
+	if err == nil || !strings.Contains(err.Error(), "has no IPv6 address to compare") || exitCode(err) != 1 {
+		t.Errorf("a name without IPv6: %v (exit %d)", err, exitCode(err))
 	}
 }

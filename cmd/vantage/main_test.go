@@ -156,6 +156,8 @@ func TestScanBadInput(t *testing.T) {
 		{"denied", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--deny-cidr", "127.0.0.2", "127.0.0.2"}, "excluded"},
 		{"bad CIDR", []string{"scan", "--allow-cidr", "lab", "127.0.0.1"}, "CIDR"},
 		{"both families", []string{"scan", "-4", "-6", "127.0.0.1"}, "exclude each other"},
+		{"--both and -6", []string{"scan", "--both", "-6", "127.0.0.1"}, "exclude each other"},
+		{"--both for an address", []string{"scan", "--both", "--allow-cidr", "127.0.0.0/8", "127.0.0.1"}, "only one family"},
 		{"bad resolver", []string{"scan", "--resolver", "dns.google", "127.0.0.1"}, "dns.google"},
 		{"bad port", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--ports", "22,http", "127.0.0.1"}, `"http"`},
 		{"port out of range", []string{"scan", "--allow-cidr", "127.0.0.0/8", "--ports", "70000", "127.0.0.1"}, "70000"},

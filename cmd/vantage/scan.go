@@ -42,6 +42,7 @@ type scanOptions struct {
 	resolver string
 	only4    bool
 	only6    bool
+	both     bool
 }
 
 // prefixList is a repeatable CIDR flag.
@@ -90,6 +91,7 @@ func scanFlags(o *scanOptions, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server `HOST:PORT` to resolve names with (default: the system's, through Go's own resolver)")
 	fs.BoolVar(&o.only4, "4", false, "scan the name's IPv4 address only")
 	fs.BoolVar(&o.only6, "6", false, "scan the name's IPv6 address only")
+	fs.BoolVar(&o.both, "both", false, "scan the name's IPv4 and IPv6 addresses and show the ports that answer differently")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: vantage scan [flags] HOST\n\n"+
 			"TCP connect scan of one host: a name, an IP address or a pasted URL. Names are\n"+
@@ -133,40 +135,71 @@ func runScan(ctx context.Context, args []string, _ func(string) string, stdout, 
 		fs.Usage()
 		return usageError{fmt.Sprintf("scan needs exactly one HOST, got %d arguments", len(positional))}
 	}
-	if o.only4 && o.only6 {
-		return usageError{"-4 and -6 exclude each other"}
+	if o.only4 && o.only6 || o.both && (o.only4 || o.only6) {
+		return usageError{"-4, -6 and --both exclude each other"}
 	}
 	pinner, err := o.pinner(stderr)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	pt, err := pinner.Pin(ctx, positional[0], o.family())
-	if err != nil {
-		return targetError(err)
+	var pts []target.PinnedTarget
+	if o.both {
+		v4, v6, err := pinner.PinBoth(ctx, positional[0])
+		if err != nil {
+			return targetError(err)
+		}
+		pts = []target.PinnedTarget{v4, v6}
+	} else {
+		pt, err := pinner.Pin(ctx, positional[0], o.family())
+		if err != nil {
+			return targetError(err)
+		}
+		pts = []target.PinnedTarget{pt}
 	}
 	spec := o.ports
 	portsGiven := false
 	fs.Visit(func(f *flag.Flag) { portsGiven = portsGiven || f.Name == "ports" })
-	if pt.URLPort != 0 {
+	if u := pts[0].URLPort; u != 0 {
 		if portsGiven {
-			fmt.Fprintf(stderr, "vantage: the port %d in the URL is ignored; --ports decides what is scanned\n", pt.URLPort)
+			fmt.Fprintf(stderr, "vantage: the port %d in the URL is ignored; --ports decides what is scanned\n", u)
 		} else {
-			spec = strconv.Itoa(int(pt.URLPort))
-			fmt.Fprintf(stderr, "vantage: scanning port %d, taken from the URL (give --ports to scan others)\n", pt.URLPort)
+			spec = strconv.Itoa(int(u))
+			fmt.Fprintf(stderr, "vantage: scanning port %d, taken from the URL (give --ports to scan others)\n", u)
 		}
 	}
 	portList, err := ports.Parse(spec, o.maxPorts)
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	reps := make([]scanReport, len(pts))
+	for i, pt := range pts {
+		if reps[i], err = o.scanOne(ctx, pinner.Policy, pt, portList, stderr); err != nil {
+			return err
+		}
+	}
+	if o.both {
+		pair := pairReport{IPv4: reps[0], IPv6: reps[1]}
+		if o.json {
+			return pair.writeJSON(stdout)
+		}
+		return pair.writeTable(stdout, o.all)
+	}
+	if o.json {
+		return reps[0].writeJSON(stdout)
+	}
+	return reps[0].writeTable(stdout, o.all)
+}
+
+// scanOne scans pt's pinned address and, unless --no-checks, checks its
+// open ports and grades it.
+func (o scanOptions) scanOne(ctx context.Context, policy *target.Policy, pt target.PinnedTarget, portList []uint16, stderr io.Writer) (scanReport, error) {
 	cfg := o.config()
-	cfg.Control = pinner.Policy.Control(pt.IP) // every socket is checked again at connect time
+	cfg.Control = policy.Control(pt.IP) // every socket is checked again at connect time
 	scanner, err := scan.New(cfg)
 	if err != nil {
-		return usageError{err.Error()}
+		return scanReport{}, usageError{err.Error()}
 	}
 	addr := pt.IP
-
 	results := make([]scan.PortResult, 0, len(portList))
 	progress := newProgress(stderr, addr, len(portList))
 	sum, err := scanner.Scan(ctx, addr, portList, func(r scan.PortResult) {
@@ -176,19 +209,16 @@ func runScan(ctx context.Context, args []string, _ func(string) string, stdout, 
 	progress.clear()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("scan of %s interrupted after %d of %d ports", addr, sum.Decided, sum.Ports)
+			return scanReport{}, fmt.Errorf("scan of %s interrupted after %d of %d ports", addr, sum.Decided, sum.Ports)
 		}
-		return fmt.Errorf("scan of %s: %w", addr, err)
+		return scanReport{}, fmt.Errorf("scan of %s: %w", addr, err)
 	}
 	slices.SortFunc(results, func(a, b scan.PortResult) int { return int(a.Port) - int(b.Port) })
 	rep := scanReport{Target: pt.Host, Addr: addr, Results: results, Summary: sum}
 	if !o.noChecks {
-		rep.Findings, rep.Grade = followUp(ctx, pinner.Policy, pt, results)
+		rep.Findings, rep.Grade = followUp(ctx, policy, pt, results)
 	}
-	if o.json {
-		return rep.writeJSON(stdout)
-	}
-	return rep.writeTable(stdout, o.all)
+	return rep, nil
 }
 
 func (o scanOptions) config() scan.Config {
@@ -370,6 +400,22 @@ type jsonReport struct {
 }
 
 func (r scanReport) writeJSON(w io.Writer) error {
+	return writeLine(w, r.document())
+}
+
+// writeLine writes v as one compact line of JSON: indenting 65535 ports
+// doubles the output and its cost; jq pretty-prints for people.
+func writeLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// document is the report as --json prints it.
+func (r scanReport) document() jsonReport {
 	s, t := r.Summary, r.Summary.Timing
 	doc := jsonReport{
 		Target:     r.Target,
@@ -400,14 +446,7 @@ func (r scanReport) writeJSON(w io.Writer) error {
 		service, risk := describe(p.Port)
 		doc.Ports = append(doc.Ports, jsonPort{p.Port, p.State, p.Reason, scan.Milliseconds(p.RTT), p.Attempts, service, risk})
 	}
-	// Compact: indenting 65535 ports doubles the output and its cost; jq
-	// pretty-prints for people.
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return doc
 }
 
 // describe names the service a port is known for and its exposure risk.
