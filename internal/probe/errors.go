@@ -78,3 +78,13 @@ func explain(ctx context.Context, err error) string {
 	}
 	return "the exchange failed"
 }
+
+// answered reports whether err ended an exchange with a port that accepted
+// the connection and then answered in a way the check did not understand
+// (another protocol), as opposed to a refused or silent port.
+func answered(err error) bool {
+	var de *dialError
+	var ne net.Error
+	return !errors.As(err, &de) && !(errors.As(err, &ne) && ne.Timeout()) &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
+}

@@ -28,9 +28,17 @@ type httpReply struct {
 }
 
 // checkHTTP asks GET / over plain HTTP with the user's host name and looks
-// for a redirect to HTTPS and, on the HTTPS side, HSTS.
+// for a redirect to HTTPS and, on the HTTPS side, HSTS. A port that turns
+// out to speak TLS (HTTPS on 8080, say) gets the TLS check's finding
+// instead: such servers answer plain HTTP with an error or a 400 ("plain
+// HTTP request sent to HTTPS port"), and a TLS handshake then succeeds.
 func (p *prober) checkHTTP(ctx context.Context, port uint16) Finding {
 	reply, err := p.get(ctx, "http", port, p.cfg.PerProbe)
+	if (err == nil && reply.status == http.StatusBadRequest || err != nil && answered(err)) && ctx.Err() == nil {
+		if state, terr := p.handshake(ctx, port, tls.VersionTLS10, tls.VersionTLS13, p.cfg.PerProbe); terr == nil {
+			return p.tlsFinding(ctx, port, state)
+		}
+	}
 	if err != nil {
 		return Finding{Port: port, Check: CheckHTTP, Err: errText("the HTTP request failed", err)}
 	}

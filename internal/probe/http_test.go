@@ -146,3 +146,49 @@ func TestHTTPOnANonHTTPPort(t *testing.T) {
 		t.Errorf("finding %+v, want the failure explained", f)
 	}
 }
+
+// TestProtocolFallbacks: HTTPS on a port planned for HTTP gets the TLS
+// finding, plain HTTP on a port planned for TLS the HTTP finding, and a
+// plain-HTTP server answering 400 stays an HTTP finding.
+func TestProtocolFallbacks(t *testing.T) {
+	now := time.Now()
+	ca := newCA(t, now)
+	https := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("secure")) }))
+	https.TLS = &tls.Config{Certificates: []tls.Certificate{
+		ca.issue(t, leafTemplate(testHost, now.Add(-time.Hour), now.Add(24*time.Hour), testHost), false),
+	}}
+	https.Config.ErrorLog = log.New(io.Discard, "", 0) // plain HTTP and old TLS versions are refused by design
+	https.StartTLS()
+	defer https.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "plain-httpd")
+		_, _ = w.Write([]byte("hello"))
+	}))
+	defer plain.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad", http.StatusBadRequest)
+	}))
+	defer bad.Close()
+	hp, pp, bp := httpPort(t, https), httpPort(t, plain), httpPort(t, bad)
+
+	d := &testDialer{}
+	cfg := Config{Dial: d.Dial, Host: testHost, Roots: ca.pool,
+		Checks: map[uint16][]string{hp: {CheckHTTP}, pp: {CheckTLS}, bp: {CheckHTTP}}}
+	findings := run(t, cfg, hp, pp, bp)
+
+	f := only(t, findings, hp, CheckTLS)
+	if f.Err != "" || f.TLS == nil || !f.TLS.ValidForName || f.TLS.Version != "TLS 1.3" {
+		t.Errorf("HTTPS on an HTTP port: %+v", f)
+	}
+	f = only(t, findings, pp, CheckHTTP)
+	if f.Err != "" || f.HTTP == nil || f.HTTP.Status != 200 || f.HTTP.Server != "plain-httpd" || f.HTTP.RedirectsToHTTPS {
+		t.Errorf("plain HTTP on a TLS port: %+v", f)
+	}
+	f = only(t, findings, bp, CheckHTTP)
+	if f.Err != "" || f.HTTP == nil || f.HTTP.Status != 400 {
+		t.Errorf("a plain server answering 400: %+v", f)
+	}
+	if len(findings) != 3 {
+		t.Errorf("%d findings, want one per port: %+v", len(findings), findings)
+	}
+}

@@ -12,9 +12,17 @@ import (
 )
 
 // checkTLS reads what the port serves over TLS and judges the certificate.
+// A port that answers the ClientHello in plain HTTP (a web server on 443
+// without TLS) gets the HTTP check's finding instead.
 func (p *prober) checkTLS(ctx context.Context, port uint16) Finding {
 	state, err := p.handshake(ctx, port, tls.VersionTLS10, tls.VersionTLS13, p.cfg.PerProbe)
 	if err != nil {
+		var rh tls.RecordHeaderError
+		if errors.As(err, &rh) && string(rh.RecordHeader[:]) == "HTTP/" && ctx.Err() == nil {
+			if reply, herr := p.get(ctx, "http", port, p.cfg.PerProbe); herr == nil {
+				return p.httpFinding(ctx, port, reply)
+			}
+		}
 		return Finding{Port: port, Check: CheckTLS, Err: errText("the TLS handshake failed", err)}
 	}
 	return p.tlsFinding(ctx, port, state)

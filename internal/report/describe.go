@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vantagescan/vantage/internal/probe"
@@ -22,6 +23,9 @@ func Describe(f probe.Finding) (title string, lines []string, problem bool) {
 	case f.TLS != nil:
 		t := f.TLS
 		v.Title = "TLS"
+		if slices.Contains(probe.Plan(f.Port), probe.CheckHTTP) {
+			v.Lines = append(v.Lines, fmt.Sprintf("Port %d, usually plain HTTP, speaks TLS here.", f.Port))
+		}
 		v.Lines = append(v.Lines, fmt.Sprintf("%s with %s.", t.Version, t.CipherSuite))
 		cert := "Certificate for " + t.Subject
 		switch {
@@ -68,6 +72,10 @@ func Describe(f probe.Finding) (title string, lines []string, problem bool) {
 	case f.HTTP != nil:
 		h := f.HTTP
 		v.Title = "HTTP"
+		if slices.Contains(probe.Plan(f.Port), probe.CheckTLS) {
+			v.Lines = append(v.Lines, fmt.Sprintf("Port %d, usually TLS, speaks plain HTTP here: nothing on it is encrypted.", f.Port))
+			v.Problem = true
+		}
 		if h.RedirectsToHTTPS {
 			v.Lines = append(v.Lines, fmt.Sprintf("GET / answers %d and redirects to %s: good.", h.Status, h.Location))
 		} else {

@@ -549,6 +549,8 @@ func TestReasonTexts(t *testing.T) {
 			[]string{"redirects to http://www.example.com/ (status 302) instead of to HTTPS"}},
 		{"http without any https", open(80), findings(httpOn(80, 200, "")), "http-without-https-redirect",
 			[]string{"No HTTPS port answered", "set up HTTPS first"}},
+		{"plain http on 443 is not https", open(443), findings(httpOn(443, 200, "")), "http-without-https-redirect",
+			[]string{"Port 443, where HTTPS is expected, speaks plain HTTP and answers with status 200 instead of redirecting to HTTPS", "No HTTPS port answered"}},
 		{"medium ports are listed", open(21, 22, 25, 53), nil, "many-medium-ports",
 			[]string{"4 services", "FTP on 21, SSH on 22, SMTP on 25 and DNS on 53"}},
 		{"unknown greeting", open(40000), findings(bannerOn(40000, "gopher", "")), "unknown-port-open",

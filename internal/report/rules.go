@@ -2,11 +2,13 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/vantagescan/vantage/internal/ports"
+	"github.com/vantagescan/vantage/internal/probe"
 )
 
 // rule is one line of the grading table.
@@ -271,12 +273,17 @@ func sayHTTPWithoutRedirect(h *host, port uint16) string {
 	if !servesHTTPS(h) {
 		fix = "No HTTPS port answered, so set up HTTPS first (Let's Encrypt is free), then redirect every request to it with a 301 and add HSTS."
 	}
-	return fmt.Sprintf("%s %s, so pages and logins can be read and altered in transit. %s", label(e), answer, fix)
+	subject := label(e)
+	if e.known() && slices.Contains(probe.Plan(port), probe.CheckTLS) {
+		subject = fmt.Sprintf("Port %d, where %s is expected, speaks plain HTTP and", port, e.entry.Name)
+	}
+	return fmt.Sprintf("%s %s, so pages and logins can be read and altered in transit. %s", subject, answer, fix)
 }
 
-// servesHTTPS reports whether any open port spoke TLS, or 443 is open.
+// servesHTTPS reports whether any open port spoke TLS, or 443 is open and
+// was not found to speak plain HTTP.
 func servesHTTPS(h *host) bool {
-	if h.byPort[443] != nil {
+	if e := h.byPort[443]; e != nil && e.http == nil {
 		return true
 	}
 	for _, e := range h.open {
