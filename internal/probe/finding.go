@@ -36,6 +36,16 @@ type TLSInfo struct {
 	SelfSigned   bool      `json:"self_signed"`    // the leaf is its own issuer
 	ValidForName bool      `json:"valid_for_name"` // the chain verifies against the roots AND the leaf covers the name typed
 	VerifyError  string    `json:"verify_error,omitempty"`
+	// HTTPS is what GET / over TLS returned, on web ports (443, 8443, or
+	// an HTTP port that speaks TLS); nil elsewhere or when it failed.
+	HTTPS *HTTPSInfo `json:"https,omitempty"`
+}
+
+// HTTPSInfo is a web server's answer to GET / over TLS.
+type HTTPSInfo struct {
+	Status int    `json:"status"`
+	Server string `json:"server,omitempty"` // Server header
+	HSTS   string `json:"hsts,omitempty"`   // Strict-Transport-Security ("" when none)
 }
 
 // HTTPInfo is what a plain-HTTP GET / with the user's host name returned.

@@ -36,7 +36,9 @@ func (p *prober) checkHTTP(ctx context.Context, port uint16) Finding {
 	reply, err := p.get(ctx, "http", port, p.cfg.PerProbe)
 	if (err == nil && reply.status == http.StatusBadRequest || err != nil && answered(err)) && ctx.Err() == nil {
 		if state, terr := p.handshake(ctx, port, tls.VersionTLS10, tls.VersionTLS13, p.cfg.PerProbe); terr == nil {
-			return p.tlsFinding(ctx, port, state)
+			f := p.tlsFinding(ctx, port, state)
+			p.readHTTPS(ctx, &f)
+			return f
 		}
 	}
 	if err != nil {

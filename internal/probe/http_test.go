@@ -177,7 +177,8 @@ func TestProtocolFallbacks(t *testing.T) {
 	findings := run(t, cfg, hp, pp, bp)
 
 	f := only(t, findings, hp, CheckTLS)
-	if f.Err != "" || f.TLS == nil || !f.TLS.ValidForName || f.TLS.Version != "TLS 1.3" {
+	if f.Err != "" || f.TLS == nil || !f.TLS.ValidForName || f.TLS.Version != "TLS 1.3" ||
+		f.TLS.HTTPS == nil || *f.TLS.HTTPS != (HTTPSInfo{Status: 200}) {
 		t.Errorf("HTTPS on an HTTP port: %+v", f)
 	}
 	f = only(t, findings, pp, CheckHTTP)
@@ -190,5 +191,52 @@ func TestProtocolFallbacks(t *testing.T) {
 	}
 	if len(findings) != 3 {
 		t.Errorf("%d findings, want one per port: %+v", len(findings), findings)
+	}
+}
+
+// TestHTTPSSideOfWebPorts: the TLS check of a web port (443, 8443) reads
+// GET / over TLS — status, Server, HSTS; other TLS ports are not asked.
+func TestHTTPSSideOfWebPorts(t *testing.T) {
+	now := time.Now()
+	ca := newCA(t, now)
+	start := func(hsts string) (uint16, *requestLog) {
+		var l requestLog
+		srv := httptest.NewUnstartedServer(l.wrap(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Server", "web-test")
+			if hsts != "" {
+				w.Header().Set("Strict-Transport-Security", hsts)
+			}
+			http.NotFound(w, r)
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{
+			ca.issue(t, leafTemplate(testHost, now.Add(-time.Hour), now.Add(24*time.Hour), testHost), false),
+		}}
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return httpPort(t, srv), &l
+	}
+	with, _ := start("max-age=63072000")
+	without, _ := start("")
+	other, otherLog := start("max-age=1")
+	d := &testDialer{}
+	cfg := Config{Dial: d.Dial, Host: testHost, Roots: ca.pool,
+		Checks: map[uint16][]string{with: {CheckTLS}, without: {CheckTLS}, other: {CheckTLS}},
+		like:   map[uint16]uint16{with: 443, without: 8443}}
+	findings := run(t, cfg, with, without, other)
+	if f := only(t, findings, with, CheckTLS); f.TLS == nil || f.TLS.HTTPS == nil ||
+		*f.TLS.HTTPS != (HTTPSInfo{Status: 404, Server: "web-test", HSTS: "max-age=63072000"}) {
+		t.Errorf("443 with HSTS: %+v", f.TLS)
+	}
+	if f := only(t, findings, without, CheckTLS); f.TLS == nil || f.TLS.HTTPS == nil || f.TLS.HTTPS.HSTS != "" || f.TLS.HTTPS.Status != 404 {
+		t.Errorf("8443 without HSTS: %+v", f.TLS)
+	}
+	if f := only(t, findings, other, CheckTLS); f.TLS == nil || f.TLS.HTTPS != nil {
+		t.Errorf("a TLS port that is not a web port was asked for a page: %+v", f.TLS)
+	}
+	otherLog.mu.Lock()
+	defer otherLog.mu.Unlock()
+	if len(otherLog.hosts) != 0 {
+		t.Errorf("%d requests to a non-web TLS port", len(otherLog.hosts))
 	}
 }

@@ -25,7 +25,22 @@ func (p *prober) checkTLS(ctx context.Context, port uint16) Finding {
 		}
 		return Finding{Port: port, Check: CheckTLS, Err: errText("the TLS handshake failed", err)}
 	}
-	return p.tlsFinding(ctx, port, state)
+	f := p.tlsFinding(ctx, port, state)
+	if w := p.wellKnown(port); w == 443 || w == 8443 {
+		p.readHTTPS(ctx, &f)
+	}
+	return f
+}
+
+// readHTTPS adds the answer to GET / over TLS (status, Server, HSTS) to a
+// web port's TLS finding.
+func (p *prober) readHTTPS(ctx context.Context, f *Finding) {
+	if f.TLS == nil || ctx.Err() != nil {
+		return
+	}
+	if reply, err := p.get(ctx, "https", f.Port, p.cfg.PerProbe); err == nil {
+		f.TLS.HTTPS = &HTTPSInfo{Status: reply.status, Server: reply.server, HSTS: reply.hsts}
+	}
 }
 
 // tlsFinding completes a successful handshake's finding: the certificate

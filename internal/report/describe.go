@@ -58,6 +58,18 @@ func Describe(f probe.Finding) (title string, lines []string, problem bool) {
 			v.Lines = append(v.Lines, msg+".")
 			v.Problem = true
 		}
+		if w := t.HTTPS; w != nil {
+			page := fmt.Sprintf("GET / over HTTPS answers %d", w.Status)
+			if w.Server != "" {
+				page += " (Server: " + w.Server + ")"
+			}
+			v.Lines = append(v.Lines, page+".")
+			if w.HSTS != "" {
+				v.Lines = append(v.Lines, "HSTS: "+w.HSTS+".")
+			} else {
+				v.Lines = append(v.Lines, "No HSTS header: browsers may still be sent to plain HTTP first.")
+			}
+		}
 		if t.Accepts10 || t.Accepts11 {
 			var old []string
 			if t.Accepts10 {

@@ -26,6 +26,8 @@ func TestDescribe(t *testing.T) {
 		{"ssh keys", probe.Finding{Port: 22, SSH: &probe.SSHInfo{Banner: "SSH-2.0-OpenSSH_9.6", AuthMethods: []string{"publickey"}}}, "SSH", "publickey", false},
 		{"banner", probe.Finding{Port: 21, Banner: &probe.BannerInfo{Protocol: "ftp", Line: "220 ready"}}, "ftp greeting", "220 ready", false},
 		{"failed", probe.Finding{Port: 25, Check: "banner", Err: "no greeting"}, "banner", "", false},
+		{"https with hsts", probe.Finding{Port: 443, TLS: &probe.TLSInfo{DaysLeft: 60, ValidForName: true, HTTPS: &probe.HTTPSInfo{Status: 200, Server: "nginx", HSTS: "max-age=63072000"}}}, "TLS", "HSTS: max-age=63072000.", false},
+		{"https without hsts", probe.Finding{Port: 443, TLS: &probe.TLSInfo{DaysLeft: 60, ValidForName: true, HTTPS: &probe.HTTPSInfo{Status: 404}}}, "TLS", "No HSTS header", false},
 		{"tls on an http port", probe.Finding{Port: 8080, TLS: &probe.TLSInfo{Version: "TLS 1.3", DaysLeft: 60, ValidForName: true}}, "TLS", "Port 8080, usually plain HTTP, speaks TLS here.", false},
 		{"plain http on 443", probe.Finding{Port: 443, HTTP: &probe.HTTPInfo{Status: 301, Location: "https://example.com/", RedirectsToHTTPS: true}}, "HTTP", "Port 443, usually TLS, speaks plain HTTP here", true},
 	}

@@ -73,6 +73,10 @@ func wrongName(t *probe.TLSInfo) {
 	t.VerifyError = "x509: certificate is valid for example.com, www.example.com, not shop.example.org"
 }
 
+func hsts(value string) func(*probe.TLSInfo) {
+	return func(t *probe.TLSInfo) { t.HTTPS = &probe.HTTPSInfo{Status: 200, Server: "nginx", HSTS: value} }
+}
+
 func legacy10(t *probe.TLSInfo) { t.Accepts10 = true }
 func legacy11(t *probe.TLSInfo) { t.Accepts11 = true }
 
@@ -129,6 +133,19 @@ var gradeCases = []gradeCase{
 		ports:    rows(open(80, 443), withState("filtered", 22, 3306)),
 		findings: findings(httpOn(80, 301, "https://example.com/"), tlsOn(443)),
 		want:     "A",
+	},
+	{
+		name:     "https with hsts",
+		ports:    open(80, 443),
+		findings: findings(httpOn(80, 301, "https://example.com/"), tlsOn(443, hsts("max-age=63072000"))),
+		want:     "A",
+	},
+	{
+		name:     "https without hsts is a note",
+		ports:    open(80, 443, 8443),
+		findings: findings(httpOn(80, 301, "https://example.com/"), tlsOn(443, hsts("")), tlsOn(8443, hsts(""))),
+		want:     "A",
+		reasons:  []string{"https-without-hsts:443", "https-without-hsts:8443"},
 	},
 	{
 		name:     "ssh with keys only",
@@ -549,6 +566,8 @@ func TestReasonTexts(t *testing.T) {
 			[]string{"redirects to http://www.example.com/ (status 302) instead of to HTTPS"}},
 		{"http without any https", open(80), findings(httpOn(80, 200, "")), "http-without-https-redirect",
 			[]string{"No HTTPS port answered", "set up HTTPS first"}},
+		{"hsts missing gives the nginx line", open(443), findings(tlsOn(443, hsts(""))), "https-without-hsts",
+			[]string{"HTTPS on port 443 sends no Strict-Transport-Security (HSTS) header", "add_header Strict-Transport-Security"}},
 		{"plain http on 443 is not https", open(443), findings(httpOn(443, 200, "")), "http-without-https-redirect",
 			[]string{"Port 443, where HTTPS is expected, speaks plain HTTP and answers with status 200 instead of redirecting to HTTPS", "No HTTPS port answered"}},
 		{"medium ports are listed", open(21, 22, 25, 53), nil, "many-medium-ports",

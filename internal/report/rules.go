@@ -80,7 +80,7 @@ var rules = []rule{
 	{
 		name:   "http-without-https-redirect",
 		effect: lowerOne,
-		about:  "A plain-HTTP port (80, 8080…) answers without redirecting to HTTPS, so traffic can be read and altered in transit.",
+		about:  "A port answers in plain HTTP (80, 8080…, or a TLS port such as 443 that speaks plain HTTP) without redirecting to HTTPS, so traffic can be read and altered in transit.",
 		match:  eachOpen(func(_ *host, e *exposure) bool { return e.http != nil && !e.http.RedirectsToHTTPS }),
 		say:    sayHTTPWithoutRedirect,
 	},
@@ -113,6 +113,13 @@ var rules = []rule{
 		about:  fmt.Sprintf("A certificate expires within %d days. Only a note: short-lived certificates renewed automatically are always that close to expiry.", expiryWarning/(24*time.Hour)),
 		match:  eachOpen(func(h *host, e *exposure) bool { return expiringSoon(h, e) }),
 		say:    sayCertificateExpiring,
+	},
+	{
+		name:   "https-without-hsts",
+		effect: note,
+		about:  "A web server over TLS (443, 8443) sends no Strict-Transport-Security header, so a visitor who starts on http:// can be kept on plain HTTP by someone on the path.",
+		match:  eachOpen(func(_ *host, e *exposure) bool { return e.tls != nil && e.tls.HTTPS != nil && e.tls.HTTPS.HSTS == "" }),
+		say:    sayHTTPSWithoutHSTS,
 	},
 	{
 		name:   "unknown-port-open",
@@ -333,6 +340,13 @@ func sayCertificateExpiring(h *host, port uint16) string {
 	}
 	return fmt.Sprintf("%s serves a certificate that expires %s. Check that automatic renewal works, or renew it now; "+
 		"short-lived certificates that renew automatically are fine.", label(e), in)
+}
+
+func sayHTTPSWithoutHSTS(h *host, port uint16) string {
+	e := h.byPort[port]
+	return fmt.Sprintf("%s sends no Strict-Transport-Security (HSTS) header, so a visitor who types the name or follows an http:// link "+
+		"can be kept on plain HTTP by someone on the path. Once every subdomain serves HTTPS, add it "+
+		`(in nginx: add_header Strict-Transport-Security "max-age=63072000" always;).`, label(e))
 }
 
 func sayUnknownPort(h *host, port uint16) string {
