@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -110,6 +111,13 @@ func results(d Deps) http.HandlerFunc {
 		if snap.Changed == nil { // finished: rows by port
 			slices.SortFunc(snap.Rows, func(a, b store.Result) int { return cmp.Compare(a.Port, b.Port) })
 		}
+		// While the scan waits, its place in the queue is streamed as it moves.
+		queue := templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+			if sc.Status != store.Queued {
+				return nil
+			}
+			return followQueue(ctx, d, w, id, snap)
+		})
 		var all []store.Result
 		final := sc
 		last := snap
@@ -192,7 +200,7 @@ func results(d Deps) http.HandlerFunc {
 		h.Set("X-Robots-Tag", "noindex")
 		h.Set("Referrer-Policy", "no-referrer")
 		p := page("Scan of "+sc.Host+" — Vantage", "Port scan results", true)
-		if err := templates.Results(p, head, rows, checks, summary).Render(r.Context(), w); err != nil && r.Context().Err() == nil {
+		if err := templates.Results(p, head, queue, rows, checks, summary).Render(r.Context(), w); err != nil && r.Context().Err() == nil {
 			d.Log.Error("results stream", "id", id, "err", err)
 		}
 	}
@@ -407,4 +415,49 @@ func dualStackView(a, b report.Scan) templates.DualStackView {
 		v.Alike = fmt.Sprintf("%s: %d closed and %d filtered on both.", lead, sameClosed, sameFiltered)
 	}
 	return v
+}
+
+// queuePoll is how often a waiting scan's page looks at its place in the
+// queue (an in-memory read).
+const queuePoll = time.Second
+
+// followQueue streams a queued scan's place in the queue as it moves, in a
+// live region whose last line is the one shown, until the scan starts or
+// ends.
+func followQueue(ctx context.Context, d Deps, w io.Writer, id string, snap jobs.Snapshot) error {
+	if _, err := io.WriteString(w, `<div class="queue-live" role="status">`); err != nil {
+		return err
+	}
+	pos, changed := snap.Position, snap.Changed
+	tick := time.NewTicker(queuePoll)
+	defer tick.Stop()
+	for changed != nil {
+		select {
+		case <-changed:
+			s, err := d.Runner.Watch(ctx, id, math.MaxInt)
+			if err != nil {
+				return err
+			}
+			if s.Scan.Status != store.Queued {
+				if err := templates.QueueMove(statusText(s.Scan.Status, 0)+".").Render(ctx, w); err != nil {
+					return err
+				}
+				changed = nil
+				continue
+			}
+			changed = s.Changed
+		case <-tick.C:
+			if p := d.Runner.Position(id); p > 0 && p != pos {
+				pos = p
+				if err := templates.QueueMove(fmt.Sprintf("Now number %d in the queue.", p)).Render(ctx, w); err != nil {
+					return err
+				}
+				flush(w)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	_, err := io.WriteString(w, "</div>")
+	return err
 }

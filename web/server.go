@@ -21,6 +21,7 @@ type scanRunner interface {
 	Submit(ctx context.Context, req jobs.Request) (string, error)
 	SubmitPair(ctx context.Context, v4, v6 jobs.Request) (string, string, error)
 	Watch(ctx context.Context, id string, after int) (jobs.Snapshot, error)
+	Position(id string) int
 	Protect(ctx context.Context, id string) (string, error)
 	Delete(ctx context.Context, id, token string) error
 }

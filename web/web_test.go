@@ -948,3 +948,42 @@ func TestDeleteNeedsTheCreatorsToken(t *testing.T) {
 		t.Errorf("API delete twice: %d", c)
 	}
 }
+
+// TestQueuePlaceStreams: the page of a waiting scan says when it moves up
+// the queue and when it starts, without any script.
+func TestQueuePlaceStreams(t *testing.T) {
+	ts := newService(t, scan.Config{Rate: 5, Burst: 1}, 5) // one slot; 6 ports take about a second each scan
+	submit := func(port int) string {
+		form := url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {strconv.Itoa(port) + "-" + strconv.Itoa(port+5)}, "consent": {"on"}}
+		resp, _ := post(t, ts.srv.URL+"/scans", form)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("submit: %d", resp.StatusCode)
+		}
+		return resp.Header.Get("Location")
+	}
+	submit(61000)
+	submit(61010)
+	third := submit(61020)
+	resp, err := client.Get(ts.srv.URL + third)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(page.String(), "Scanning.</p>") {
+		n, err := resp.Body.Read(buf)
+		page.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("the page ended before the scan started: %v\n%s", err, page.String())
+		}
+	}
+	text := page.String()
+	i, j, k := strings.Index(text, "number 2 in the queue"), strings.Index(text, "<p>Now number 1 in the queue.</p>"), strings.Index(text, "<p>Scanning.</p>")
+	if i < 0 || j < i || k < j || !strings.Contains(text, `<div class="queue-live" role="status">`) {
+		t.Errorf("queue lines out of order or missing (%d %d %d):\n%s", i, j, k, text)
+	}
+	if strings.Contains(text[:k], `id="port-`) {
+		t.Error("a row arrived before the scan started")
+	}
+}
