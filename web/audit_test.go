@@ -16,13 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
 // TestAudit runs the audits a user's tools would: the Nu HTML Checker must
-// report no error and axe-core no violation on the landing page, the
-// catalog, a form with errors, a 100-port results page, an IPv4/IPv6
-// comparison and the 404 page.
+// report no error and axe-core no violation (at desktop and phone widths,
+// light and dark) on the landing page, the catalog, a form with errors, a
+// 100-port results page, an IPv4/IPv6 comparison and the 404 page.
 // make audit runs it with the pinned tools (web/testdata/audit).
 func TestAudit(t *testing.T) {
 	if os.Getenv("VANTAGE_AUDIT") != "1" {
@@ -99,9 +100,20 @@ func TestAudit(t *testing.T) {
 		ctx := browser(t)
 		urls := map[string]string{"dual-stack": dualResults, "home": base + "/", "catalog": base + "/ports", "api": base + "/api", "results": base + results, "404": base + "/no-such-page"}
 		for name, u := range urls {
-			for _, width := range []int64{1280, 390} {
+			for _, view := range []struct {
+				width  int64
+				scheme string
+			}{{1280, "light"}, {390, "light"}, {1280, "dark"}, {390, "dark"}} {
+				width := view.width
+				media := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: view.scheme}}}
+				if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, media); err != nil {
+					t.Fatal(err)
+				}
 				if err := chromedp.Do(ctx, viewport(width), chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 					t.Fatal(err)
+				}
+				if dark, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`matchMedia('(prefers-color-scheme: dark)').matches`)); err != nil || dark != (view.scheme == "dark") {
+					t.Fatalf("the %s colour scheme is not in effect (dark: %v, %v)", view.scheme, dark, err)
 				}
 				if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](string(axeSrc))); err != nil {
 					t.Fatalf("inject axe: %v", err)
@@ -116,7 +128,7 @@ func TestAudit(t *testing.T) {
 					t.Fatalf("axe.run on %s: %v", name, err)
 				}
 				if len(violations) > 0 {
-					t.Errorf("axe on %s at %dpx: %s", name, width, strings.Join(violations, "; "))
+					t.Errorf("axe on %s at %dpx, %s: %s", name, width, view.scheme, strings.Join(violations, "; "))
 				}
 			}
 		}
