@@ -45,6 +45,7 @@ type SummaryView struct {
 	Grade                      *GradeView   // nil when the scan did not finish
 	ExportBase                 string       // "/scans/ID": + ".json", ".csv", ".xml"
 	RescanAction               string       // POST here to scan the same target and ports again
+	Pair                       bool         // half of an IPv4/IPv6 comparison: a rescan repeats both
 	DeleteAction               string       // POST here to delete the result; "" when this browser did not start the scan
 	Changes                    *ChangesView // for a rescan: what changed since the scan it repeats
 }

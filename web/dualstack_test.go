@@ -145,6 +145,7 @@ func TestDualStackSideBySide(t *testing.T) {
 			`href="/scans/` + id4 + `">127.0.0.1</a>: 1 open`,
 			`href="/scans/` + id6 + `">::1</a>: 1 open`,
 			"The other port answers alike: 1 closed and 0 filtered on both.",
+			"Scan IPv4 and IPv6 again and show what changed",
 		} {
 			if !strings.Contains(page, want) {
 				t.Errorf("%s page lacks %q", name, want)

@@ -238,7 +238,7 @@ func shareURL(r *http.Request, id string, trusted []netip.Prefix) string {
 // summaryView reads the final record: counts, verdict, open ports first.
 func summaryView(sc store.Scan, rows []store.Result) templates.SummaryView {
 	v := templates.SummaryView{Status: string(sc.Status), StatusText: statusText(sc.Status, 0), Reason: sc.Reason, Total: sc.PortCount,
-		Final: sc.Status.Final(), ExportBase: "/scans/" + sc.ID, RescanAction: "/scans/" + sc.ID + "/rescan", AgainURL: againURL(sc)}
+		Final: sc.Status.Final(), ExportBase: "/scans/" + sc.ID, RescanAction: "/scans/" + sc.ID + "/rescan", AgainURL: againURL(sc), Pair: sc.SiblingID != ""}
 	for _, r := range rows {
 		v.Grid = append(v.Grid, templates.GridCell{Port: r.Port, State: r.State})
 		switch r.State {
