@@ -14,6 +14,7 @@ type ResultsHead struct {
 	// SiblingURL is the other family's scan of a dual-stack comparison
 	// (SiblingFamily names it); "" for a single scan.
 	SiblingURL, SiblingFamily string
+	SiblingGone               bool // the other half was deleted
 }
 
 // RowView is one decided port on a results page.

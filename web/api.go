@@ -73,7 +73,7 @@ type apiScanAccepted struct {
 }
 
 func familyName(pt target.PinnedTarget) string {
-	if pt.IP.Is4() {
+	if pt.IP.Is4() || pt.IP.Is4In6() {
 		return "ipv4"
 	}
 	return "ipv6"
@@ -168,12 +168,22 @@ func apiSubmit(d Deps) http.HandlerFunc {
 		if d.Cooldown != nil {
 			if id, ok := d.Cooldown.Recent(addr, canonical); ok {
 				ans := apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: "recent", Recent: true, Family: familyName(pts[0])}
+				if dual {
+					if snap, err := d.Runner.Watch(r.Context(), id, math.MaxInt); err == nil && snap.Scan.SiblingID != "" {
+						sib := snap.Scan.SiblingID
+						ans.Sibling = &apiScanAccepted{ID: sib, URL: "/api/v1/scans/" + sib, Status: "recent", Recent: true, Family: familyName(pts[1])}
+					}
+				}
 				writeJSON(w, http.StatusOK, ans)
 				return
 			}
 		}
 		ids, err := startScans(r.Context(), d, reqs)
 		switch {
+		case errors.Is(err, jobs.ErrQueueTooSmall):
+			d.Metrics.Refused(metrics.RefusedQueueFull)
+			apiFail(w, http.StatusUnprocessableEntity, "pair_unavailable", `This Vantage queues only one scan at a time, so "family": "both" is not available; ask for "4" or "6".`)
+			return
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
 			w.Header().Set("Retry-After", "60")

@@ -159,8 +159,11 @@ func TestDualStackSideBySide(t *testing.T) {
 		if len(rows) != 2 || rows["61501"] != want["61501"] || rows[strconv.Itoa(int(only4))] != want[strconv.Itoa(int(only4))] {
 			t.Errorf("%s page: side-by-side rows %v, want %v", name, rows, want)
 		}
-		if strings.Contains(page, "Waiting for the") && !strings.Contains(page, "id=\"dual-stack\"") {
-			t.Errorf("%s page waited but never compared", name)
+		// A waiting note, if the page had to wait, sits right before the
+		// comparison, where CSS (.dual-waiting:has(+ section)) hides it.
+		if i := strings.Index(page, `class="muted dual-waiting"`); i >= 0 &&
+			!regexp.MustCompile(`dual-waiting"[^<]*>[^<]*</p><section class="prose dual-stack"`).MatchString(page[i:]) {
+			t.Errorf("%s page: the waiting note is not followed by the comparison", name)
 		}
 	}
 	if !strings.Contains(page4, `/?custom=`+url.QueryEscape(spec)+`&amp;host=dual.vantage-test.net&amp;ipv6=1`) {
@@ -233,8 +236,10 @@ func TestDualStackSideBySide(t *testing.T) {
 		t.Fatalf("delete: %d", del.StatusCode)
 	}
 	_, page4 = get(t, svc.url+loc4)
-	if !strings.Contains(page4, "The IPv6 result of this comparison was deleted") {
-		t.Error("the IPv4 page does not say its IPv6 half is gone")
+	if !strings.Contains(page4, "The IPv6 result of this comparison was deleted") ||
+		!strings.Contains(page4, "This was the IPv4 half of a side-by-side scan; the IPv6 result has been deleted.") ||
+		strings.Contains(page4, `href="/scans/`+id6+`"`) {
+		t.Error("the IPv4 page does not say its IPv6 half is gone, or still links to it")
 	}
 	if r, body := get(t, svc.url+"/api/v1/scans/"+id4); r.StatusCode != 200 || strings.Contains(body, `"dual_stack"`) || !strings.Contains(body, `"sibling_id"`) {
 		t.Errorf("document after the sibling's deletion: %d %s", r.StatusCode, body)
@@ -369,5 +374,55 @@ func TestDualStackViewPartial(t *testing.T) {
 	v6.Status, v6.Ports = "done", append(v6.Ports, report.PortRow{Port: 80, State: "closed"}, report.PortRow{Port: 443, State: "filtered"})
 	if v := dualStackView(v4, v6); v.Incomplete != "" || v.Alike != "The other 2 ports answer alike: 1 closed and 1 filtered on both." {
 		t.Errorf("complete view: %q %q", v.Incomplete, v.Alike)
+	}
+}
+
+// TestDualStackCooldownAndSmallQueue: the API's cooldown answers a pair
+// with the pair, and a server that queues one scan at a time refuses pairs
+// as such instead of "busy, try again".
+func TestDualStackCooldownAndSmallQueue(t *testing.T) {
+	cooldown := limit.NewCooldown(time.Minute, 0, nil)
+	svc := newDualService(t, dualRecords, func(d *Deps) { d.Cooldown = cooldown })
+	body := `{"target":"dual.vantage-test.net","family":"both","ports":"61000","consent":true}`
+	resp, first := apiPost(t, svc.url, body, "application/json")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("first pair: %d %v", resp.StatusCode, first)
+	}
+	resp, again := apiPost(t, svc.url, body, "application/json")
+	sib, _ := again["sibling"].(map[string]any)
+	firstSib, _ := first["sibling"].(map[string]any)
+	if resp.StatusCode != http.StatusOK || again["id"] != first["id"] || again["recent"] != true || sib == nil ||
+		sib["id"] != firstSib["id"] || sib["family"] != "ipv6" || sib["delete_token"] != nil {
+		t.Errorf("the cooldown's answer to the same pair: %d %v", resp.StatusCode, again)
+	}
+
+	// A queue of one place.
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	policy, _ := target.NewPolicy(target.PolicyConfig{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 1, MaxQueued: 1, Grace: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer runner.Shutdown(context.Background())
+	res, _ := target.NewResolver(dnstest.Start(t, dualRecords))
+	small := httptest.NewServer(NewServer(Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: res}, Store: st, MaxPorts: 300}))
+	defer small.Close()
+	resp, page := post(t, small.URL+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"}, "custom": {"61000"}, "ipv6": {"on"}, "consent": {"on"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "queues only one scan at a time") || resp.Header.Get("Retry-After") != "" {
+		t.Errorf("form pair on a queue of one: %d", resp.StatusCode)
+	}
+	resp, v := apiPost(t, small.URL, body, "application/json")
+	if e, _ := v["error"].(map[string]any); resp.StatusCode != http.StatusUnprocessableEntity || e["code"] != "pair_unavailable" {
+		t.Errorf("API pair on a queue of one: %d %v", resp.StatusCode, v)
+	}
+	if resp, _ := apiPost(t, small.URL, `{"target":"dual.vantage-test.net","family":"6","ports":"61000","consent":true}`, "application/json"); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("a single scan on a queue of one: %d", resp.StatusCode)
 	}
 }

@@ -194,6 +194,11 @@ func submit(d Deps) http.HandlerFunc {
 		}
 		ids, err := startScans(r.Context(), d, reqs)
 		switch {
+		case errors.Is(err, jobs.ErrQueueTooSmall):
+			d.Metrics.Refused(metrics.RefusedQueueFull)
+			form.Errors[templates.FieldForm] = pairUnavailable
+			homePage(d, w, r, http.StatusUnprocessableEntity, form)
+			return
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
 			w.Header().Set("Retry-After", "60")
@@ -214,6 +219,10 @@ func submit(d Deps) http.HandlerFunc {
 		http.Redirect(w, r, "/scans/"+ids[0], http.StatusSeeOther)
 	}
 }
+
+// pairUnavailable explains ErrQueueTooSmall: this server queues one scan
+// at a time, so a pair can never be queued.
+const pairUnavailable = "This Vantage queues only one scan at a time, so it cannot scan IPv4 and IPv6 side by side. Untick “Also scan IPv6” to scan one address."
 
 // scansIn is how many scans a request starts: two for a dual-stack
 // comparison.
@@ -314,6 +323,10 @@ func rescan(d Deps) http.HandlerFunc {
 		}
 		ids, err := startScans(r.Context(), d, reqs)
 		switch {
+		case errors.Is(err, jobs.ErrQueueTooSmall):
+			d.Metrics.Refused(metrics.RefusedQueueFull)
+			errorPage(d, w, r, http.StatusUnprocessableEntity, "Cannot compare IPv4 and IPv6 here", pairUnavailable)
+			return
 		case errors.Is(err, jobs.ErrQueueFull), errors.Is(err, jobs.ErrShuttingDown):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
 			w.Header().Set("Retry-After", "60")

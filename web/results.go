@@ -104,6 +104,9 @@ func results(d Deps) http.HandlerFunc {
 		head.Family, head.SiblingFamily = familyLabel(sc.IP)
 		if sc.SiblingID != "" {
 			head.SiblingURL = "/scans/" + sc.SiblingID
+			if _, err := d.Runner.Watch(r.Context(), sc.SiblingID, math.MaxInt); errors.Is(err, store.ErrNotFound) {
+				head.SiblingGone = true
+			}
 		}
 		if r.URL.Query().Get("recent") == "1" {
 			head.Notice = "This host and port set were scanned moments ago, so here are those results instead of a new scan."
@@ -323,28 +326,20 @@ func familyLabel(ip netip.Addr) (family, other string) {
 // the two side by side.
 func dualStack(ctx context.Context, d Deps, w io.Writer, sc store.Scan) error {
 	_, other := familyLabel(sc.IP)
-	waiting := false
-	for cursor := 0; ; {
-		snap, err := d.Runner.Watch(ctx, sc.SiblingID, cursor)
-		if errors.Is(err, store.ErrNotFound) {
-			return templates.DualStackGone(other).Render(ctx, w)
-		}
-		if err != nil {
+	snap, err := d.Runner.Watch(ctx, sc.SiblingID, math.MaxInt) // no rows: only whether it exists and is live
+	if errors.Is(err, store.ErrNotFound) {
+		return templates.DualStackGone(other).Render(ctx, w)
+	}
+	if err != nil {
+		return err
+	}
+	if snap.Changed != nil {
+		if err := templates.DualStackWaiting(other).Render(ctx, w); err != nil {
 			return err
 		}
-		cursor = max(cursor, lastSeq(snap.Rows))
-		if snap.Changed == nil {
-			break
-		}
-		if !waiting {
-			waiting = true
-			if err := templates.DualStackWaiting(other).Render(ctx, w); err != nil {
-				return err
-			}
-			flush(w)
-		}
+		flush(w)
 		select {
-		case <-snap.Changed:
+		case <-d.Runner.Done(sc.SiblingID):
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -22,6 +22,7 @@ type scanRunner interface {
 	SubmitPair(ctx context.Context, v4, v6 jobs.Request) (string, string, error)
 	Watch(ctx context.Context, id string, after int) (jobs.Snapshot, error)
 	Position(id string) int
+	Done(id string) <-chan struct{}
 	Protect(ctx context.Context, id string) (string, error)
 	Delete(ctx context.Context, id, token string) error
 }

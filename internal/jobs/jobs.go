@@ -30,6 +30,9 @@ import (
 var (
 	ErrQueueFull    = errors.New("jobs: the scan queue is full")
 	ErrShuttingDown = errors.New("jobs: the service is shutting down")
+	// ErrQueueTooSmall: the request needs more queue places than the
+	// queue has at all (a pair with MaxQueued 1), so retrying cannot help.
+	ErrQueueTooSmall = errors.New("jobs: the scan queue is too small for this request")
 )
 
 // Config tunes a Runner.
@@ -105,6 +108,7 @@ type job struct {
 	results  []store.Result
 	findings []probe.Finding
 	changed  chan struct{} // closed and replaced whenever results, findings or status change
+	done     chan struct{} // closed once the scan is final (and stored so)
 	cancel   context.CancelFunc
 }
 
@@ -199,6 +203,8 @@ func (r *Runner) submit(ctx context.Context, reqs ...Request) ([]string, error) 
 	switch {
 	case r.closed:
 		return nil, ErrShuttingDown
+	case len(reqs) > r.cfg.MaxQueued:
+		return nil, ErrQueueTooSmall
 	case r.capacity < len(reqs):
 		return nil, ErrQueueFull
 	}
@@ -206,7 +212,7 @@ func (r *Runner) submit(ctx context.Context, reqs ...Request) ([]string, error) 
 	jobs := make([]*job, len(reqs))
 	scans := make([]store.Scan, len(reqs))
 	for i, req := range reqs {
-		jobs[i] = &job{id: store.NewID(), req: req, status: store.Queued, changed: make(chan struct{})}
+		jobs[i] = &job{id: store.NewID(), req: req, status: store.Queued, changed: make(chan struct{}), done: make(chan struct{})}
 		scans[i] = store.Scan{
 			ID: jobs[i].id, Target: req.Target.Typed, Host: req.Target.Host, IP: req.Target.IP,
 			PortSpec: req.PortSpec, PortCount: len(req.Ports), Status: store.Queued, CreatedAt: now,
@@ -386,6 +392,22 @@ func (r *Runner) finish(j *job, status store.Status, reason string, summary []by
 	delete(r.live, j.id)
 	r.mu.Unlock()
 	j.setStatus(status)
+	close(j.done)
+}
+
+// closedChan is what Done returns for a scan that is not live.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Done returns a channel closed once the scan is final and stored so:
+// already closed for a scan that is not queued or running here (final, or
+// unknown). Cheaper than following Watch when only the end matters.
+func (r *Runner) Done(id string) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if j := r.live[id]; j != nil {
+		return j.done
+	}
+	return closedChan
 }
 
 // Shutdown stops accepting scans, cancels the queued ones, lets running

@@ -389,8 +389,9 @@ func TestSubmitPair(t *testing.T) {
 	}
 }
 
-// TestSubmitPairNeedsRoomForBoth: with room for one scan in the queue, a
-// pair is refused and nothing is stored.
+// TestSubmitPairNeedsRoomForBoth: a queue of one can never hold a pair: it
+// is refused as such (not "busy"), and nothing is stored. A queue with room
+// for one of two places refuses it as full.
 func TestSubmitPairNeedsRoomForBoth(t *testing.T) {
 	st := newMemStore()
 	r := newRunner(t, st, func(c *Config) { c.MaxQueued = 1; c.Scan = scan.Config{Rate: 50, Burst: 1} })
@@ -398,13 +399,15 @@ func TestSubmitPairNeedsRoomForBoth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); r.Position(first) != 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); r.Position(first) != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first scan never left the queue")
+		}
 	}
 	b := request(1, 0)
 	b.Target.IP = netip.IPv6Loopback()
-	if _, _, err := r.SubmitPair(context.Background(), request(1, 0), b); !errors.Is(err, ErrQueueFull) {
-		t.Errorf("pair with room for one: %v", err)
+	if _, _, err := r.SubmitPair(context.Background(), request(1, 0), b); !errors.Is(err, ErrQueueTooSmall) {
+		t.Errorf("pair with a queue of one: %v, want ErrQueueTooSmall (retrying cannot help)", err)
 	}
 	st.mu.Lock()
 	n := len(st.scans)
@@ -414,5 +417,62 @@ func TestSubmitPairNeedsRoomForBoth(t *testing.T) {
 	}
 	if _, queued := r.Running(); queued != 0 {
 		t.Errorf("%d queued after a refused pair", queued)
+	}
+}
+
+func TestSubmitPairWhenTheQueueIsFull(t *testing.T) {
+	st := newMemStore()
+	r := newRunner(t, st, func(c *Config) { c.MaxQueued = 2; c.Scan = scan.Config{Rate: 50, Burst: 1} })
+	first, err := r.Submit(context.Background(), request(20, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); r.Position(first) != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first scan never left the queue")
+		}
+	}
+	if _, err := r.Submit(context.Background(), request(20, 0)); err != nil {
+		t.Fatal(err)
+	}
+	b := request(1, 0)
+	b.Target.IP = netip.IPv6Loopback()
+	if _, _, err := r.SubmitPair(context.Background(), request(1, 0), b); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("pair with one place left: %v, want ErrQueueFull", err)
+	}
+	if _, queued := r.Running(); queued != 1 {
+		t.Errorf("%d queued after a refused pair, want 1", queued)
+	}
+}
+
+// TestDone: the channel closes once the scan is final and stored so; an
+// unknown or finished scan's is closed already.
+func TestDone(t *testing.T) {
+	st := newMemStore()
+	r := newRunner(t, st, func(c *Config) { c.Scan = scan.Config{Rate: 20, Burst: 1} })
+	id, err := r.Submit(context.Background(), request(5, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := r.Done(id)
+	select {
+	case <-done:
+		t.Fatal("Done is closed while the scan is queued or running")
+	default:
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done never closed")
+	}
+	if sc, _ := st.Scan(context.Background(), id); !sc.Status.Final() {
+		t.Errorf("Done closed before the final status was stored: %s", sc.Status)
+	}
+	for _, other := range []string{id, "unknown"} {
+		select {
+		case <-r.Done(other):
+		default:
+			t.Errorf("Done(%q) is not closed", other)
+		}
 	}
 }

@@ -61,10 +61,12 @@ func (c *Clients) Allow(addr netip.Addr) (ok bool, retryAfter time.Duration) {
 }
 
 // AllowN takes n tokens at once (a dual-stack comparison is two scans), or
-// none. n above the burst takes the whole burst, so such a request is never
-// refused for ever.
+// none. Above the burst it needs a full bucket, takes it, and owes the rest
+// (the tokens to come pay it off), so such a request is possible but never
+// cheaper than n single ones.
 func (c *Clients) AllowN(addr netip.Addr, n int) (ok bool, retryAfter time.Duration) {
-	n = min(max(n, 1), c.burst)
+	n = max(n, 1)
+	take := min(n, c.burst)
 	key := Key(addr)
 	now := c.now()
 	c.mu.Lock()
@@ -81,10 +83,14 @@ func (c *Clients) AllowN(addr netip.Addr, n int) (ok bool, retryAfter time.Durat
 		lim = rate.NewLimiter(c.limit, c.burst)
 		c.buckets[key] = lim
 	}
-	r := lim.ReserveN(now, n)
+	r := lim.ReserveN(now, take)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d
+	}
+	for owed := n - take; owed > 0; owed -= take {
+		take = min(owed, c.burst)
+		lim.ReserveN(now, take) // kept, not cancelled: the debt
 	}
 	return true, 0
 }

@@ -148,11 +148,22 @@ func TestClientsAllowN(t *testing.T) {
 	if ok, _ := c.Allow(a); !ok {
 		t.Error("the refused pair took the remaining token")
 	}
+	// With a burst of 1 a pair needs the full bucket and owes a token: the
+	// next scan waits two intervals, so pairs are never cheaper than singles.
 	one, _ := NewClients(20, 1, 0, clk.now)
 	if ok, _ := one.AllowN(a, 2); !ok {
-		t.Error("with a burst of 1 a pair is never allowed")
+		t.Fatal("with a burst of 1 a pair is never allowed")
 	}
-	if ok, _ := one.Allow(a); ok {
-		t.Error("a pair with a burst of 1 left a token")
+	ok, retry = one.Allow(a)
+	if ok || retry < 5*time.Minute+59*time.Second || retry > 6*time.Minute {
+		t.Errorf("after a pair with a burst of 1: ok=%v retry=%v, want refused for ~6m", ok, retry)
+	}
+	clk.advance(3 * time.Minute)
+	if ok, _ := one.AllowN(a, 2); ok {
+		t.Error("a second pair while the first is still owed")
+	}
+	clk.advance(3 * time.Minute)
+	if ok, _ := one.Allow(a); !ok {
+		t.Error("the debt is paid but the next scan is refused")
 	}
 }

@@ -64,9 +64,12 @@ func Describe(f probe.Finding) (title string, lines []string, problem bool) {
 				page += " (Server: " + w.Server + ")"
 			}
 			v.Lines = append(v.Lines, page+".")
-			if w.HSTS != "" {
+			switch {
+			case hstsEnabled(w.HSTS):
 				v.Lines = append(v.Lines, "HSTS: "+w.HSTS+".")
-			} else {
+			case w.HSTS != "":
+				v.Lines = append(v.Lines, "HSTS header “"+w.HSTS+"” does not turn HSTS on: it needs a max-age above 0.")
+			default:
 				v.Lines = append(v.Lines, "No HSTS header: browsers may still be sent to plain HTTP first.")
 			}
 		}

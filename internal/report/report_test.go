@@ -148,6 +148,20 @@ var gradeCases = []gradeCase{
 		reasons:  []string{"https-without-hsts:443", "https-without-hsts:8443"},
 	},
 	{
+		name:     "hsts switched off is no hsts",
+		ports:    open(443),
+		findings: findings(tlsOn(443, hsts("max-age=0; includeSubDomains"))),
+		want:     "A",
+		reasons:  []string{"https-without-hsts:443"},
+	},
+	{
+		name:     "no hsts note for an untrusted certificate",
+		ports:    open(443),
+		findings: findings(tlsOn(443, hsts(""), selfSigned)),
+		want:     "B",
+		reasons:  []string{"tls-certificate-untrusted:443"},
+	},
+	{
 		name:     "ssh with keys only",
 		ports:    open(22),
 		findings: findings(sshOn(22, "publickey")),
@@ -568,6 +582,8 @@ func TestReasonTexts(t *testing.T) {
 			[]string{"No HTTPS port answered", "set up HTTPS first"}},
 		{"hsts missing gives the nginx line", open(443), findings(tlsOn(443, hsts(""))), "https-without-hsts",
 			[]string{"HTTPS on port 443 sends no Strict-Transport-Security (HSTS) header", "add_header Strict-Transport-Security"}},
+		{"hsts off quotes the header", open(443), findings(tlsOn(443, hsts("max-age=0"))), "https-without-hsts",
+			[]string{"sends Strict-Transport-Security “max-age=0”, which does not turn HSTS on"}},
 		{"plain http on 443 is not https", open(443), findings(httpOn(443, 200, "")), "http-without-https-redirect",
 			[]string{"Port 443, where HTTPS is expected, speaks plain HTTP and answers with status 200 instead of redirecting to HTTPS", "No HTTPS port answered"}},
 		{"medium ports are listed", open(21, 22, 25, 53), nil, "many-medium-ports",
@@ -780,6 +796,25 @@ func checkText(t *testing.T, r Reason) {
 	for _, info := range Rules() {
 		if info.Name == r.Rule && info.Effect != r.Effect {
 			t.Errorf("%s: reason effect %q, rule effect %q", r.Rule, r.Effect, info.Effect)
+		}
+	}
+}
+
+func TestHSTSEnabled(t *testing.T) {
+	for v, want := range map[string]bool{
+		"max-age=63072000":                    true,
+		"max-age=63072000; includeSubDomains": true,
+		"includeSubDomains; Max-Age=\"300\"":  true,
+		" max-age = 1 ":                       true,
+		"max-age=0":                           false,
+		"max-age=0; includeSubDomains":        false,
+		"max-age=abc":                         false,
+		"max-age=-5":                          false,
+		"includeSubDomains":                   false,
+		"":                                    false,
+	} {
+		if got := hstsEnabled(v); got != want {
+			t.Errorf("hstsEnabled(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -117,9 +118,12 @@ var rules = []rule{
 	{
 		name:   "https-without-hsts",
 		effect: note,
-		about:  "A web server over TLS (443, 8443) sends no Strict-Transport-Security header, so a visitor who starts on http:// can be kept on plain HTTP by someone on the path.",
-		match:  eachOpen(func(_ *host, e *exposure) bool { return e.tls != nil && e.tls.HTTPS != nil && e.tls.HTTPS.HSTS == "" }),
-		say:    sayHTTPSWithoutHSTS,
+		about:  "A web server over TLS (443, 8443, or an HTTP port that speaks TLS) with a trusted certificate sends no Strict-Transport-Security header with a max-age above 0, so a visitor who starts on http:// can be kept on plain HTTP by someone on the path.",
+		match: eachOpen(func(_ *host, e *exposure) bool {
+			// Browsers ignore HSTS from a certificate they do not trust: that is its own finding.
+			return e.tls != nil && e.tls.HTTPS != nil && e.tls.ValidForName && !hstsEnabled(e.tls.HTTPS.HSTS)
+		}),
+		say: sayHTTPSWithoutHSTS,
 	},
 	{
 		name:   "unknown-port-open",
@@ -342,11 +346,28 @@ func sayCertificateExpiring(h *host, port uint16) string {
 		"short-lived certificates that renew automatically are fine.", label(e), in)
 }
 
+// hstsEnabled reports whether a Strict-Transport-Security value turns HSTS
+// on: a max-age directive above 0 (RFC 6797 §6.1.1; max-age=0 turns it off).
+func hstsEnabled(value string) bool {
+	for _, d := range strings.Split(value, ";") {
+		name, v, _ := strings.Cut(strings.TrimSpace(d), "=")
+		if strings.EqualFold(strings.TrimSpace(name), "max-age") {
+			n, err := strconv.ParseUint(strings.Trim(strings.TrimSpace(v), `"`), 10, 64)
+			return err == nil && n > 0
+		}
+	}
+	return false
+}
+
 func sayHTTPSWithoutHSTS(h *host, port uint16) string {
 	e := h.byPort[port]
-	return fmt.Sprintf("%s sends no Strict-Transport-Security (HSTS) header, so a visitor who types the name or follows an http:// link "+
+	what := "sends no Strict-Transport-Security (HSTS) header"
+	if v := e.tls.HTTPS.HSTS; v != "" {
+		what = fmt.Sprintf("sends Strict-Transport-Security “%s”, which does not turn HSTS on (it needs a max-age above 0)", clean(v, 80))
+	}
+	return fmt.Sprintf("%s %s, so a visitor who types the name or follows an http:// link "+
 		"can be kept on plain HTTP by someone on the path. Once every subdomain serves HTTPS, add it "+
-		`(in nginx: add_header Strict-Transport-Security "max-age=63072000" always;).`, label(e))
+		`(in nginx: add_header Strict-Transport-Security "max-age=63072000" always;).`, label(e), what)
 }
 
 func sayUnknownPort(h *host, port uint16) string {
