@@ -413,8 +413,8 @@ func dualStackView(a, b report.Scan) templates.DualStackView {
 }
 
 // queuePoll is how often a waiting scan's page looks at its place in the
-// queue (an in-memory read).
-const queuePoll = time.Second
+// queue (an in-memory read). A variable for tests.
+var queuePoll = time.Second
 
 // followQueue streams a queued scan's place in the queue as it moves, in a
 // live region whose last line is the one shown, until the scan starts or

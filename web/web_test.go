@@ -952,6 +952,9 @@ func TestDeleteNeedsTheCreatorsToken(t *testing.T) {
 // TestQueuePlaceStreams: the page of a waiting scan says when it moves up
 // the queue and when it starts, without any script.
 func TestQueuePlaceStreams(t *testing.T) {
+	poll := queuePoll
+	queuePoll = 50 * time.Millisecond // each place is held for about a second: never missed
+	t.Cleanup(func() { queuePoll = poll })
 	ts := newService(t, scan.Config{Rate: 5, Burst: 1}, 5) // one slot; 6 ports take about a second each scan
 	submit := func(port int) string {
 		form := url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {strconv.Itoa(port) + "-" + strconv.Itoa(port+5)}, "consent": {"on"}}

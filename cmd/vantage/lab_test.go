@@ -226,7 +226,7 @@ func TestServeRestartMidScan(t *testing.T) {
 // waiting for ever.
 func TestServeRestartMidPair(t *testing.T) {
 	rules := map[uint16]netlab.Rule{22: netlab.Open}
-	for p := uint16(1); p <= 200; p++ {
+	for p := uint16(1); p <= 1000; p++ { // about 1.5 s of scanning at the default rate: the crash lands mid-scan
 		if p != 22 {
 			rules[p] = netlab.Drop
 		}
@@ -238,7 +238,7 @@ func TestServeRestartMidPair(t *testing.T) {
 	noRedirect := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	cmd, base := serveProcess(t, db, args...)
-	resp, err := noRedirect.PostForm(base+"/scans", url.Values{"host": {"lab.vantage-test.net"}, "ipv6": {"on"}, "ports": {"quick"}, "custom": {"1-200"}, "consent": {"on"}})
+	resp, err := noRedirect.PostForm(base+"/scans", url.Values{"host": {"lab.vantage-test.net"}, "ipv6": {"on"}, "ports": {"quick"}, "custom": {"1-1000"}, "consent": {"on"}})
 	if err != nil {
 		t.Fatal(err)
 	}
