@@ -133,7 +133,7 @@ func APIDocs(page Page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "/events</code> is a <code>text/event-stream</code>: <code>port</code>, <code>probe</code> and <code>progress</code> events as they happen, then <code>done</code>. Reconnect with <code>Last-Event-ID</code> to resume exactly where you stopped.</p><h2 id=\"exports\">Exports</h2><p><code>/scans/")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "/events</code> is a <code>text/event-stream</code>: <code>port</code>, <code>probe</code> and <code>progress</code> events as they happen, then <code>done</code> with the status, the grade and, for half of an IPv4/IPv6 pair, <code>sibling_id</code>. Reconnect with <code>Last-Event-ID</code> to resume exactly where you stopped.</p><h2 id=\"exports\">Exports</h2><p><code>/scans/")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

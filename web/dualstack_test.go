@@ -310,6 +310,7 @@ func TestDualStackAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("both: %d %v", resp.StatusCode, v)
 	}
+	id4 := v["id"].(string)
 	sib, _ := v["sibling"].(map[string]any)
 	if v["family"] != "ipv4" || sib == nil || sib["family"] != "ipv6" || sib["id"] == v["id"] ||
 		v["delete_token"] == "" || sib["delete_token"] == "" || sib["delete_token"] == v["delete_token"] ||
@@ -328,6 +329,16 @@ func TestDualStackAPI(t *testing.T) {
 	// The IPv6 half's token deletes it once it is done, not the IPv4 half.
 	id6, token6 := sib["id"].(string), sib["delete_token"].(string)
 	waitDone(t, svc.url, id6)
+	// Its event stream ends naming the other half.
+	er, err := client.Get(svc.url + "/api/v1/scans/" + id6 + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := readEvents(t, er.Body, func(e sseEvent) bool { return e.name == "done" })
+	er.Body.Close()
+	if last := events[len(events)-1]; last.name != "done" || !strings.Contains(last.data, `"sibling_id":"`+id4+`"`) {
+		t.Errorf("done event %+v does not name the IPv4 half", last)
+	}
 	waitDone(t, svc.url, v["id"].(string))
 	req, _ := http.NewRequest("DELETE", svc.url+"/api/v1/scans/"+id6, nil)
 	req.Header.Set("Authorization", "Bearer "+token6)

@@ -81,6 +81,9 @@ func apiEvents(d Deps) http.HandlerFunc {
 				if out, ok := jobs.ReadOutcome(snap.Scan.Summary); ok && out.Grade != nil {
 					done["grade"] = out.Grade.Letter
 				}
+				if snap.Scan.SiblingID != "" {
+					done["sibling_id"] = snap.Scan.SiblingID // the other family: its document holds the comparison
+				}
 				send("done", pos, done)
 				flush(w)
 				return
