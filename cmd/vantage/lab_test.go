@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
@@ -344,5 +345,28 @@ func TestScanLabBoth(t *testing.T) {
 	_, _, err = runCLI(t, append(args, "four.vantage-test.net")...)
 	if err == nil || !strings.Contains(err.Error(), "has no IPv6 address to compare") || exitCode(err) != 1 {
 		t.Errorf("a name without IPv6: %v (exit %d)", err, exitCode(err))
+	}
+}
+
+// TestScanWithoutARouteFails runs `vantage scan` inside a lab's namespace,
+// whose only routes lead to the lab's own link: an address it has no route
+// to (IPv6 here has none at all, as on an IPv4-only server) must fail the
+// scan with a clear message, never read as "filtered" ports. connect()
+// fails at once, so no packet leaves.
+func TestScanWithoutARouteFails(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{Name: "noroute"})
+	for _, addr := range []string{"2001:db8::1", "198.51.100.1"} {
+		cmd := exec.Command("ip", "netns", "exec", lab.Namespace(), vantageBinary(t), "scan",
+			"--allow-cidr", "2001:db8::/32", "--allow-cidr", "198.51.100.0/24", "--ports", "22,80,443", "--json", addr)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("%s: err %v, want exit status 1\nstdout: %s\nstderr: %s", addr, err, stdout.String(), stderr.String())
+		}
+		if stdout.Len() != 0 || !strings.Contains(stderr.String(), "this machine has no route to the target "+addr) {
+			t.Errorf("%s: stdout %q, stderr %q", addr, stdout.String(), stderr.String())
+		}
 	}
 }

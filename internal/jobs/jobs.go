@@ -376,6 +376,8 @@ func outcome(err error) (store.Status, string) {
 		return store.Failed, "The scan ran out of time before every port was decided."
 	case errors.Is(err, target.ErrForbidden):
 		return store.Failed, "The scan was stopped: a connection would have left the pinned address."
+	case errors.Is(err, scan.ErrNoRoute):
+		return store.Failed, "The scanning server has no network route to this address (for an IPv6 address: the server may have no IPv6 connectivity), so nothing was scanned. This says nothing about the host's ports."
 	default:
 		return store.Failed, "The scan failed on the scanning server's side; please try again later."
 	}

@@ -3,10 +3,12 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -474,5 +476,12 @@ func TestDone(t *testing.T) {
 		default:
 			t.Errorf("Done(%q) is not closed", other)
 		}
+	}
+}
+
+func TestOutcomeOfNoRoute(t *testing.T) {
+	status, reason := outcome(fmt.Errorf("port 22: %w 2001:db8::1 (connect: network is unreachable)", scan.ErrNoRoute))
+	if status != store.Failed || !strings.Contains(reason, "no network route") || strings.Contains(reason, "2001:db8") {
+		t.Errorf("outcome: %s %q", status, reason)
 	}
 }

@@ -86,6 +86,9 @@ func (p *poller) start(ctx context.Context, idx int32, addr netip.AddrPort, cont
 	}
 	start := time.Now()
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if errors.Is(err, unix.EAFNOSUPPORT) {
+		return nil, outcome{idx: idx, kind: kindFatal, err: fmt.Errorf("%w %s: this machine does not support %s (socket: %v)", ErrNoRoute, addr.Addr(), network, err)}
+	}
 	if err != nil {
 		return nil, p.ended(idx, start, fmt.Errorf("socket: %w", err))
 	}
@@ -107,6 +110,11 @@ func (p *poller) start(ctx context.Context, idx int32, addr netip.AddrPort, cont
 			return nil, outcome{idx: idx, kind: kindLocal, err: errSelfConnect}
 		}
 		return nil, outcome{idx: idx, kind: kindAnswered, reason: SynAck, rtt: time.Since(start)}
+	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH):
+		// At once, not from an ICMP error (those arrive later, through
+		// SO_ERROR): this machine's routing table has no way there.
+		unix.Close(fd)
+		return nil, outcome{idx: idx, kind: kindFatal, err: fmt.Errorf("%w %s (connect: %v)", ErrNoRoute, addr.Addr(), err)}
 	case !errors.Is(err, unix.EINPROGRESS):
 		unix.Close(fd)
 		return nil, p.ended(idx, start, fmt.Errorf("connect: %w", err))

@@ -19,6 +19,11 @@ import (
 var (
 	ErrDeadline     = errors.New("the scan hit its time limit")
 	ErrInvalidInput = errors.New("invalid scan input")
+	// ErrNoRoute: this machine cannot reach the target at all (no route,
+	// e.g. no IPv6 connectivity, or no IPv6 in the kernel). connect() failed
+	// at once, before any packet left, so it says nothing about the
+	// target's ports and is not reported as a port state.
+	ErrNoRoute = errors.New("this machine has no route to the target")
 )
 
 // maxLocalErrors bounds how often one port may hit a local shortage
