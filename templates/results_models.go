@@ -103,6 +103,7 @@ type DualStackView struct {
 	IPv4, IPv6       string // the addresses
 	IPv4URL, IPv6URL string // each scan's page
 	Differ           int    // ports whose state differs
+	Compared         int    // ports both scans decided
 	Rows             []DualRow
 	// Notable are the rows that differ or are open on either family; the
 	// others are told in a sentence (Alike, Undecided).

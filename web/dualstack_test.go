@@ -378,9 +378,27 @@ func TestDualStackViewPartial(t *testing.T) {
 		if v.Incomplete != "This comparison is partial: the IPv6 scan ended interrupted, so ports it did not decide are not compared." {
 			t.Errorf("incomplete: %q", v.Incomplete)
 		}
-		if v.Alike != "" {
-			t.Errorf("alike: %q", v.Alike)
+		if v.Alike != "" || v.Compared != 1 {
+			t.Errorf("alike: %q, compared %d", v.Alike, v.Compared)
 		}
+	}
+	// An IPv6 half that decided nothing (no route on the server): nothing
+	// is said to "answer the same".
+	none := v6
+	none.Status, none.Ports = "failed", nil
+	var b strings.Builder
+	if err := templates.DualStack(dualStackView(v4, none)).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if html := b.String(); !strings.Contains(html, "Nothing to compare: no port was decided by both scans.") || strings.Contains(html, "answers the same") {
+		t.Errorf("comparison with an empty half:\n%s", html)
+	}
+	b.Reset()
+	if err := templates.DualStack(dualStackView(v4, v6)).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "The one port both scans decided answers the same over IPv4 and IPv6.") {
+		t.Errorf("partial comparison:\n%s", b.String())
 	}
 	v6.Status, v6.Ports = "done", append(v6.Ports, report.PortRow{Port: 80, State: "closed"}, report.PortRow{Port: 443, State: "filtered"})
 	if v := dualStackView(v4, v6); v.Incomplete != "" || v.Alike != "The other 2 ports answer alike: 1 closed and 1 filtered on both." {

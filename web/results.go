@@ -386,6 +386,9 @@ func dualStackView(a, b report.Scan) templates.DualStackView {
 		row := templates.DualRow{Port: r.Port, Service: r.Service, IPv4: r.IPv4, IPv6: r.IPv6,
 			IPv4Reason: reasonWords[r.IPv4Reason], IPv6Reason: reasonWords[r.IPv6Reason], Differs: r.Differs}
 		v.Rows = append(v.Rows, row)
+		if r.IPv4 != "" && r.IPv6 != "" {
+			v.Compared++
+		}
 		switch {
 		case r.Differs || r.IPv4 == "open" || r.IPv6 == "open":
 			v.Notable = append(v.Notable, row)
