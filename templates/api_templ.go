@@ -233,7 +233,7 @@ func APIDocs(page Page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</code>: 400 <code>bad_request</code>, 415 <code>unsupported_media_type</code>, 422 <code>invalid_target</code>, <code>invalid_ports</code>, <code>invalid_family</code>, <code>unresolvable</code>, <code>consent_required</code> or <code>pair_unavailable</code> (<code>\"both\"</code> on a server that queues one scan at a time), 403 <code>forbidden_target</code> (private, loopback and other non-public addresses are never scanned), 429 <code>rate_limited</code> and 503 <code>busy</code>, both with <code>Retry-After</code>.</p></article>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</code>: 400 <code>bad_request</code>, 415 <code>unsupported_media_type</code>, 422 <code>invalid_target</code>, <code>invalid_ports</code>, <code>invalid_family</code>, <code>unresolvable</code>, <code>consent_required</code>, <code>pair_unavailable</code> (<code>\"both\"</code> on a server that queues one scan at a time) or <code>no_route</code> (this server cannot reach that address family, e.g. IPv6 from an IPv4-only host), 403 <code>forbidden_target</code> (private, loopback and other non-public addresses are never scanned), 429 <code>rate_limited</code> and 503 <code>busy</code>, both with <code>Retry-After</code>.</p></article>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -155,6 +155,13 @@ func apiSubmit(d Deps) http.HandlerFunc {
 			apiFail(w, status, code, msg)
 			return
 		}
+		for _, pt := range pts {
+			if d.Route(pt.IP) != nil {
+				d.Metrics.Refused(metrics.RefusedUnresolvable)
+				apiFail(w, http.StatusUnprocessableEntity, "no_route", noRouteMessage(pt.IP, pt.Host))
+				return
+			}
+		}
 		if !req.Consent && slices.ContainsFunc(pts, func(pt target.PinnedTarget) bool { return pt.IP != visitor }) {
 			d.Metrics.Refused(metrics.RefusedInvalid)
 			apiFail(w, http.StatusUnprocessableEntity, "consent_required", `Set "consent": true to confirm you own this host or are authorised to scan it.`)

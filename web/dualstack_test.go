@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -453,5 +455,37 @@ func TestDualStackCooldownAndSmallQueue(t *testing.T) {
 	}
 	if resp, _ := apiPost(t, small.URL, `{"target":"dual.vantage-test.net","family":"6","ports":"61000","consent":true}`, "application/json"); resp.StatusCode != http.StatusAccepted {
 		t.Errorf("a single scan on a queue of one: %d", resp.StatusCode)
+	}
+}
+
+// TestNoRouteIsSaidUpFront: a server without IPv6 routes refuses an IPv6
+// target (or the IPv6 half of a pair) at once, saying why, on the form
+// and in the API; IPv4 scans go ahead.
+func TestNoRouteIsSaidUpFront(t *testing.T) {
+	noIPv6 := func(a netip.Addr) error {
+		if a.Is6() {
+			return errors.New("network is unreachable")
+		}
+		return nil
+	}
+	svc := newDualService(t, dualRecords, func(d *Deps) { d.Route = noIPv6 })
+	resp, body := post(t, svc.url+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"},
+		"custom": {"61000"}, "ipv6": {"on"}, "consent": {"on"}})
+	want := "This Vantage server has no route to IPv6 addresses (its network has no IPv6 connectivity), so it cannot scan the IPv6 address of dual.vantage-test.net. Untick “Also scan IPv6” to scan the other address alone."
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(body), want) {
+		t.Errorf("pair without IPv6: %d", resp.StatusCode)
+	}
+	r, v := apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"6","ports":"61000","consent":true}`, "application/json")
+	if e, _ := v["error"].(map[string]any); r.StatusCode != http.StatusUnprocessableEntity || e["code"] != "no_route" {
+		t.Errorf("API IPv6 scan without IPv6: %d %v", r.StatusCode, v)
+	}
+	if r, v := apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"4","ports":"61000","consent":true}`, "application/json"); r.StatusCode != http.StatusAccepted {
+		t.Errorf("API IPv4 scan: %d %v", r.StatusCode, v)
+	}
+	if err := routeTo(netip.MustParseAddr("127.0.0.1")); err != nil {
+		t.Errorf("no route to IPv4 loopback: %v", err)
+	}
+	if err := routeTo(netip.IPv6Loopback()); err != nil {
+		t.Errorf("no route to IPv6 loopback: %v", err)
 	}
 }

@@ -400,6 +400,15 @@ func validate(ctx context.Context, d Deps, form *templates.HomeForm, visitor net
 		}
 		pts = []target.PinnedTarget{pt}
 	}
+	for _, pt := range pts {
+		if d.Route(pt.IP) != nil {
+			form.Errors["host"] = noRouteMessage(pt.IP, pt.Host)
+			if len(pts) == 2 {
+				form.Errors["host"] += " Untick “Also scan IPv6” to scan the other address alone."
+			}
+			return http.StatusUnprocessableEntity, metrics.RefusedUnresolvable, nil
+		}
+	}
 	if !form.Consent && slices.ContainsFunc(pts, func(pt target.PinnedTarget) bool { return pt.IP != visitor }) {
 		form.Errors["consent"] = "Confirm that you own this host or are authorised to scan it. (Scanning your own address needs no confirmation.)"
 	}

@@ -8,6 +8,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"time"
@@ -78,6 +79,11 @@ type Deps struct {
 	// Ready reports false while the service is shutting down.
 	Ready func() bool
 	Now   func() time.Time
+	// Route reports whether this server has a route to an address (nil:
+	// routeTo, a UDP connect, which looks the route up and sends nothing),
+	// so a server without IPv6 says so instead of queueing a scan that
+	// cannot run.
+	Route func(netip.Addr) error
 }
 
 // NewServer returns the service as one handler.
@@ -97,9 +103,36 @@ func NewServer(d Deps) http.Handler {
 	if d.Metrics == nil {
 		d.Metrics = noRecorder{}
 	}
+	if d.Route == nil {
+		d.Route = routeTo
+	}
 	return routes(d)
 }
 
 // DefaultMaxPorts caps a web scan: the extended preset (1-1023 plus the
 // catalog) fits; all 65535 ports are for the command line.
 const DefaultMaxPorts = 2048
+
+// routeTo asks the kernel for a route to addr: connecting a UDP socket
+// looks it up and sends no packet.
+func routeTo(addr netip.Addr) error {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 9)))
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// noRouteMessage says that this server cannot reach the family of ip.
+func noRouteMessage(ip netip.Addr, host string) string {
+	family := "IPv4"
+	if ip.Is6() && !ip.Is4In6() {
+		family = "IPv6"
+	}
+	what := ip.String()
+	if host != ip.String() {
+		what = "the " + family + " address of " + host
+	}
+	return "This Vantage server has no route to " + family + " addresses (its network has no " + family +
+		" connectivity), so it cannot scan " + what + "."
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -125,7 +126,13 @@ func TestScanLabByName(t *testing.T) {
 // URL once it prints it.
 func serveProcess(t *testing.T, db string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(vantageBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db}, args...)...)
+	return serveCommand(t, exec.Command(vantageBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db}, args...)...))
+}
+
+// serveCommand starts cmd (a vantage serve) and returns its base URL once
+// it prints it.
+func serveCommand(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, string) {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -371,5 +378,37 @@ func TestScanWithoutARouteFails(t *testing.T) {
 		if stdout.Len() != 0 || !strings.Contains(stderr.String(), "this machine has no route to the target "+addr) {
 			t.Errorf("%s: stdout %q, stderr %q", addr, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestServeWithoutARouteSaysSo runs the service inside a lab's namespace,
+// which has no IPv6 route at all (an IPv4-only server): asking it for an
+// IPv6 address is refused at once with a clear message, not queued as a
+// scan that cannot run. The test reaches the service over the lab link.
+func TestServeWithoutARouteSaysSo(t *testing.T) {
+	lab := netlabtest.New(t, netlab.Config{Name: "noroute6"})
+	_, base := serveCommand(t, exec.Command("ip", "netns", "exec", lab.Namespace(), vantageBinary(t), "serve",
+		"--addr", net.JoinHostPort(lab.Addr4().String(), "0"), "--metrics-addr", "", "--db", filepath.Join(t.TempDir(), "v.db"),
+		"--allow-cidr", "2001:db8::/32"))
+	resp, err := http.PostForm(base+"/scans", url.Values{"host": {"2001:db8::1"}, "ports": {"quick"}, "consent": {"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(body), "This Vantage server has no route to IPv6 addresses (its network has no IPv6 connectivity), so it cannot scan 2001:db8::1.") {
+		t.Errorf("IPv6 target on an IPv4-only server: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/scans", strings.NewReader(`{"target":"2001:db8::1","ports":"22","consent":true}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), `"code":"no_route"`) {
+		t.Errorf("API: %d %s", resp.StatusCode, body)
 	}
 }
