@@ -93,9 +93,9 @@ func apiSubmit(d Deps) http.HandlerFunc {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFormBytes))
 		dec.DisallowUnknownFields()
 		bodyErr := dec.Decode(&req)
-		// Every request counts, a malformed one as one scan.
+		// Every request counts; a valid pair takes a second token below.
 		if d.Clients != nil {
-			if ok, retry := d.Clients.AllowN(visitor, scansIn(bodyErr == nil && req.Family == "both")); !ok {
+			if ok, retry := d.Clients.Allow(visitor); !ok {
 				d.Metrics.Refused(metrics.RefusedRateLimited)
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 				apiFail(w, http.StatusTooManyRequests, "rate_limited", "Too many scans from your address; retry after the number of seconds in Retry-After.")
@@ -184,6 +184,12 @@ func apiSubmit(d Deps) http.HandlerFunc {
 				writeJSON(w, http.StatusOK, ans)
 				return
 			}
+		}
+		if ok, retry := chargePair(d, visitor, reqs); !ok {
+			d.Metrics.Refused(metrics.RefusedRateLimited)
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+			apiFail(w, http.StatusTooManyRequests, "rate_limited", `Too many scans from your address ("both" counts as two); retry after the number of seconds in Retry-After.`)
+			return
 		}
 		ids, err := startScans(r.Context(), d, reqs)
 		switch {

@@ -306,7 +306,7 @@ func TestDualStackRefusals(t *testing.T) {
 // TestDualStackAPI: family "both" answers 202 with both scans, each with
 // its delete token; a pair takes two tokens of the client's allowance.
 func TestDualStackAPI(t *testing.T) {
-	clients, _ := limit.NewClients(60, 3, 0, nil)
+	clients, _ := limit.NewClients(60, 4, 0, nil)
 	svc := newDualService(t, dualRecords, func(d *Deps) { d.Clients = clients })
 	resp, v := apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"both","ports":"61000-61001","consent":true}`, "application/json")
 	if resp.StatusCode != http.StatusAccepted {
@@ -319,14 +319,22 @@ func TestDualStackAPI(t *testing.T) {
 		sib["url"] != "/api/v1/scans/"+sib["id"].(string) {
 		t.Fatalf("answer: %v", v)
 	}
-	// One token is left: another pair is refused, a single scan is not.
-	resp, v = apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"both","ports":"61002","consent":true}`, "application/json")
-	if e, _ := v["error"].(map[string]any); resp.StatusCode != 429 || e["code"] != "rate_limited" {
-		t.Errorf("second pair: %d %v", resp.StatusCode, v)
-	}
+	// The pair took two of four tokens; a single scan takes a third.
 	resp, v = apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"6","ports":"61002","consent":true}`, "application/json")
 	if resp.StatusCode != http.StatusAccepted || v["family"] != "ipv6" || v["sibling"] != nil {
 		t.Errorf("single IPv6 scan: %d %v", resp.StatusCode, v)
+	}
+	// One token is left: a pair is refused (its request spends that token).
+	resp, refused := apiPost(t, svc.url, `{"target":"dual.vantage-test.net","family":"both","ports":"61003","consent":true}`, "application/json")
+	if e, _ := refused["error"].(map[string]any); resp.StatusCode != 429 || e["code"] != "rate_limited" ||
+		!strings.Contains(e["message"].(string), `"both" counts as two`) || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("second pair: %d %v", resp.StatusCode, refused)
+	}
+	// An invalid pair costs one token, like any request: with none left it
+	// is refused for the rate, not the input.
+	resp, _ = apiPost(t, svc.url, `{"target":"four.vantage-test.net","family":"both","ports":"61003","consent":true}`, "application/json")
+	if resp.StatusCode != 429 {
+		t.Errorf("a request with no token left: %d", resp.StatusCode)
 	}
 	// The IPv6 half's token deletes it once it is done, not the IPv4 half.
 	id6, token6 := sib["id"].(string), sib["delete_token"].(string)
@@ -487,5 +495,24 @@ func TestNoRouteIsSaidUpFront(t *testing.T) {
 	}
 	if err := routeTo(netip.IPv6Loopback()); err != nil {
 		t.Errorf("no route to IPv6 loopback: %v", err)
+	}
+}
+
+// TestInvalidPairCostsOneScan: a pair refused for its input costs one
+// token like any request, so a typo does not eat the allowance of two.
+func TestInvalidPairCostsOneScan(t *testing.T) {
+	clients, _ := limit.NewClients(60, 3, 0, nil)
+	svc := newDualService(t, dualRecords, func(d *Deps) { d.Clients = clients })
+	bad := url.Values{"host": {"four.vantage-test.net"}, "ports": {"quick"}, "custom": {"61000"}, "ipv6": {"on"}, "consent": {"on"}}
+	if resp, _ := post(t, svc.url+"/scans", bad); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("invalid pair: %d", resp.StatusCode)
+	}
+	good := url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"}, "custom": {"61000"}, "ipv6": {"on"}, "consent": {"on"}}
+	if resp, _ := post(t, svc.url+"/scans", good); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a valid pair after one typo, with a burst of 3: %d", resp.StatusCode)
+	}
+	resp, body := post(t, svc.url+"/scans", good)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "counts as two scans") {
+		t.Errorf("a third request with no token left: %d", resp.StatusCode)
 	}
 }

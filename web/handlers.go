@@ -169,7 +169,7 @@ func submit(d Deps) http.HandlerFunc {
 		}
 		if d.Clients != nil {
 			// Every scan request counts, even one the cooldown answers.
-			if ok, retry := d.Clients.AllowN(visitor, scansIn(form.IPv6)); !ok {
+			if ok, retry := d.Clients.Allow(visitor); !ok {
 				rateLimited(d, w, r, retry)
 				return
 			}
@@ -191,6 +191,10 @@ func submit(d Deps) http.HandlerFunc {
 				http.Redirect(w, r, "/scans/"+id+"?recent=1", http.StatusSeeOther)
 				return
 			}
+		}
+		if ok, retry := chargePair(d, visitor, reqs); !ok {
+			rateLimited(d, w, r, retry)
+			return
 		}
 		ids, err := startScans(r.Context(), d, reqs)
 		switch {
@@ -224,13 +228,15 @@ func submit(d Deps) http.HandlerFunc {
 // at a time, so a pair can never be queued.
 const pairUnavailable = "This Vantage queues only one scan at a time, so it cannot scan IPv4 and IPv6 side by side. Untick “Also scan IPv6” to scan one address."
 
-// scansIn is how many scans a request starts: two for a dual-stack
-// comparison.
-func scansIn(dual bool) int {
-	if dual {
-		return 2
+// chargePair makes a valid IPv4/IPv6 pair cost two scans of the client's
+// allowance: the request took one token, the second scan takes another (a
+// pair refused as invalid cost one, like any request). It reports how long
+// to wait when that token is not there.
+func chargePair(d Deps, visitor netip.Addr, reqs []jobs.Request) (ok bool, retryAfter time.Duration) {
+	if d.Clients == nil || len(reqs) < 2 {
+		return true, 0
 	}
-	return 1
+	return d.Clients.More(visitor, len(reqs)-1)
 }
 
 // startScans queues one scan, or a dual-stack pair (IPv4 first), and
@@ -295,7 +301,7 @@ func rescan(d Deps) http.HandlerFunc {
 		visitor := clientIP(r)
 		dual := prev.SiblingID != ""
 		if d.Clients != nil {
-			if ok, retry := d.Clients.AllowN(visitor, scansIn(dual)); !ok {
+			if ok, retry := d.Clients.Allow(visitor); !ok {
 				rateLimited(d, w, r, retry)
 				return
 			}
@@ -320,6 +326,10 @@ func rescan(d Deps) http.HandlerFunc {
 			} else {
 				reqs[0].PreviousID, show = prev.SiblingID, 1
 			}
+		}
+		if ok, retry := chargePair(d, visitor, reqs); !ok {
+			rateLimited(d, w, r, retry)
+			return
 		}
 		ids, err := startScans(r.Context(), d, reqs)
 		switch {
@@ -354,7 +364,8 @@ func rateLimited(d Deps, w http.ResponseWriter, r *http.Request, retry time.Dura
 	d.Log.Info("scan refused", "client", clientIP(r).String(), "reason", "rate-limited")
 	d.Metrics.Refused(metrics.RefusedRateLimited)
 	errorPage(d, w, r, http.StatusTooManyRequests, "Too many scans for now",
-		"You have started several scans in a short time. To keep Vantage fair for everyone, you can start another "+when+".")
+		"You have started several scans in a short time. To keep Vantage fair for everyone, you can start another "+when+
+			". (Scanning IPv4 and IPv6 side by side counts as two scans.)")
 }
 
 // validate checks the form and pins its target. It fills form.Errors (field

@@ -34,10 +34,11 @@ type pinner interface {
 	PinBoth(ctx context.Context, raw string) (v4, v6 target.PinnedTarget, err error)
 }
 
-// clientLimiter is the per-client token bucket; a dual-stack comparison
-// takes two tokens.
+// clientLimiter is the per-client token bucket: every scan request takes
+// a token; an IPv4/IPv6 pair takes one more once it is valid.
 type clientLimiter interface {
-	AllowN(addr netip.Addr, n int) (ok bool, retryAfter time.Duration)
+	Allow(addr netip.Addr) (ok bool, retryAfter time.Duration)
+	More(addr netip.Addr, n int) (ok bool, retryAfter time.Duration)
 }
 
 // cooldown answers a repeated scan of the same target with the recent one.

@@ -57,16 +57,6 @@ func NewClients(perHour float64, burst, maxKeys int, now func() time.Time) (*Cli
 // Allow takes one token for addr's client. When none is left it reports
 // how long until one is.
 func (c *Clients) Allow(addr netip.Addr) (ok bool, retryAfter time.Duration) {
-	return c.AllowN(addr, 1)
-}
-
-// AllowN takes n tokens at once (a dual-stack comparison is two scans), or
-// none. Above the burst it needs a full bucket, takes it, and owes the rest
-// (the tokens to come pay it off), so such a request is possible but never
-// cheaper than n single ones.
-func (c *Clients) AllowN(addr netip.Addr, n int) (ok bool, retryAfter time.Duration) {
-	n = max(n, 1)
-	take := min(n, c.burst)
 	key := Key(addr)
 	now := c.now()
 	c.mu.Lock()
@@ -83,14 +73,38 @@ func (c *Clients) AllowN(addr netip.Addr, n int) (ok bool, retryAfter time.Durat
 		lim = rate.NewLimiter(c.limit, c.burst)
 		c.buckets[key] = lim
 	}
-	r := lim.ReserveN(now, take)
+	r := lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d
 	}
-	for owed := n - take; owed > 0; owed -= take {
-		take = min(owed, c.burst)
-		lim.ReserveN(now, take) // kept, not cancelled: the debt
+	return true, 0
+}
+
+// More takes n more tokens for a request Allow let through that turned
+// out to start n more scans (the second half of an IPv4/IPv6 pair). With
+// fewer than n left it refuses, says when they will be there, and the
+// request's own token stays spent. A burst too small ever to hold them
+// after the request's own token lends them instead (the tokens to come pay
+// the debt), so a pair stays possible but is never cheaper than n+1 scans.
+func (c *Clients) More(addr netip.Addr, n int) (ok bool, retryAfter time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lim := c.buckets[Key(addr)]
+	if lim == nil || n <= 0 {
+		return true, 0 // nothing was let through by Allow for this client, or nothing asked
+	}
+	now := c.now()
+	if n > c.burst-1 {
+		for ; n > 0; n -= c.burst {
+			lim.ReserveN(now, min(n, c.burst)) // kept, never cancelled: the debt
+		}
+		return true, 0
+	}
+	r := lim.ReserveN(now, n)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
 	}
 	return true, 0
 }

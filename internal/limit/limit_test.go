@@ -129,41 +129,49 @@ func TestCooldown(t *testing.T) {
 	}
 }
 
-// TestClientsAllowN: a dual-stack comparison takes two tokens or none, and
-// a request larger than the burst takes the whole burst.
-func TestClientsAllowN(t *testing.T) {
+// TestClientsMore: a pair is one request Allow lets through plus one more
+// token; without it the pair is refused and the request's token stays
+// spent. With a burst of 1 the second token is lent: pairs are possible
+// and never cheaper than two single scans.
+func TestClientsMore(t *testing.T) {
 	clk := newClock()
-	c, err := NewClients(20, 3, 0, clk.now) // a token every 3 minutes
+	a := netip.MustParseAddr("198.51.100.9")
+	three, err := NewClients(20, 3, 0, clk.now) // a token every 3 minutes
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := netip.MustParseAddr("198.51.100.9")
-	if ok, _ := c.AllowN(a, 2); !ok {
+	if ok, _ := three.Allow(a); !ok {
+		t.Fatal("first request refused")
+	}
+	if ok, _ := three.More(a, 1); !ok {
 		t.Fatal("a pair from a fresh client refused")
 	}
-	ok, retry := c.AllowN(a, 2) // one token left: the pair must wait for a second
-	if ok || retry < 2*time.Minute+59*time.Second || retry > 3*time.Minute {
-		t.Fatalf("second pair: ok=%v retry=%v, want refused for ~3m", ok, retry)
+	if ok, _ := three.Allow(a); !ok {
+		t.Fatal("the third token of the burst is gone after one pair")
 	}
-	if ok, _ := c.Allow(a); !ok {
-		t.Error("the refused pair took the remaining token")
+	if ok, retry := three.More(a, 1); ok || retry < 2*time.Minute+59*time.Second || retry > 3*time.Minute {
+		t.Errorf("a second pair with one token left: ok=%v retry=%v, want refused for ~3m", ok, retry)
 	}
-	// With a burst of 1 a pair needs the full bucket and owes a token: the
-	// next scan waits two intervals, so pairs are never cheaper than singles.
+	if ok, _ := three.Allow(a); ok {
+		t.Error("the refused pair's own token came back")
+	}
+
 	one, _ := NewClients(20, 1, 0, clk.now)
-	if ok, _ := one.AllowN(a, 2); !ok {
-		t.Fatal("with a burst of 1 a pair is never allowed")
+	if ok, _ := one.Allow(a); !ok {
+		t.Fatal("first request refused")
 	}
-	ok, retry = one.Allow(a)
+	if ok, _ := one.More(a, 1); !ok {
+		t.Fatal("with a burst of 1 a pair is never possible")
+	}
+	ok, retry := one.Allow(a)
 	if ok || retry < 5*time.Minute+59*time.Second || retry > 6*time.Minute {
 		t.Errorf("after a pair with a burst of 1: ok=%v retry=%v, want refused for ~6m", ok, retry)
 	}
-	clk.advance(3 * time.Minute)
-	if ok, _ := one.AllowN(a, 2); ok {
-		t.Error("a second pair while the first is still owed")
-	}
-	clk.advance(3 * time.Minute)
+	clk.advance(6 * time.Minute)
 	if ok, _ := one.Allow(a); !ok {
 		t.Error("the debt is paid but the next scan is refused")
+	}
+	if ok, _ := one.More(netip.MustParseAddr("192.0.2.77"), 1); !ok || one.Len() != 1 {
+		t.Errorf("More for a client Allow never saw: ok=%v, %d buckets", ok, one.Len())
 	}
 }
