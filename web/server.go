@@ -8,7 +8,6 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"time"
@@ -81,7 +80,7 @@ type Deps struct {
 	Ready func() bool
 	Now   func() time.Time
 	// Route reports whether this server has a route to an address (nil:
-	// routeTo, a UDP connect, which looks the route up and sends nothing),
+	// target.Route, a UDP connect, which looks the route up and sends nothing),
 	// so a server without IPv6 says so instead of queueing a scan that
 	// cannot run.
 	Route func(netip.Addr) error
@@ -105,7 +104,7 @@ func NewServer(d Deps) http.Handler {
 		d.Metrics = noRecorder{}
 	}
 	if d.Route == nil {
-		d.Route = routeTo
+		d.Route = target.Route
 	}
 	return routes(d)
 }
@@ -113,16 +112,6 @@ func NewServer(d Deps) http.Handler {
 // DefaultMaxPorts caps a web scan: the extended preset (1-1023 plus the
 // catalog) fits; all 65535 ports are for the command line.
 const DefaultMaxPorts = 2048
-
-// routeTo asks the kernel for a route to addr: connecting a UDP socket
-// looks it up and sends no packet.
-func routeTo(addr netip.Addr) error {
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 9)))
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
 
 // noRouteMessage says that this server cannot reach the family of ip.
 func noRouteMessage(ip netip.Addr, host string) string {

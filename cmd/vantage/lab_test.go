@@ -20,6 +20,7 @@ import (
 
 	"github.com/vantagescan/vantage/internal/netlab"
 	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
+	"github.com/vantagescan/vantage/internal/target"
 	"github.com/vantagescan/vantage/internal/target/dnstest"
 )
 
@@ -350,6 +351,20 @@ func TestScanLabBoth(t *testing.T) {
 		len(doc.IPv4.Ports) != 3 || len(doc.IPv6.Ports) != 3 || len(doc.Differences) != 1 ||
 		doc.Differences[0].Port != 22 || doc.Differences[0].IPv4 != "filtered" || doc.Differences[0].IPv6 != "open" {
 		t.Errorf("--both --json: %s", out)
+	}
+
+	// On a machine without IPv6 routes, --both says so before scanning.
+	routeCheck = func(a netip.Addr) error {
+		if a.Is6() {
+			return errors.New("network is unreachable")
+		}
+		return nil
+	}
+	out, _, err = runCLI(t, append(args, "lab.vantage-test.net")...)
+	routeCheck = target.Route
+	if err == nil || out != "" || exitCode(err) != 1 ||
+		!strings.Contains(err.Error(), "this machine has no route to IPv6 addresses, so it cannot compare the two families of lab.vantage-test.net") {
+		t.Errorf("--both without IPv6 routes: %v (exit %d), stdout %q", err, exitCode(err), out)
 	}
 
 	_, _, err = runCLI(t, append(args, "four.vantage-test.net")...)

@@ -171,6 +171,18 @@ func runScan(ctx context.Context, args []string, _ func(string) string, stdout, 
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	if o.both {
+		// Before anything is scanned: half a comparison is no comparison.
+		for _, pt := range pts {
+			if err := routeCheck(pt.IP); err != nil {
+				family := "IPv4"
+				if pt.IP.Is6() {
+					family = "IPv6"
+				}
+				return fmt.Errorf("this machine has no route to %s addresses, so it cannot compare the two families of %s (scan one with -4 or -6): %w", family, pt.Host, err)
+			}
+		}
+	}
 	reps := make([]scanReport, len(pts))
 	for i, pt := range pts {
 		if reps[i], err = o.scanOne(ctx, pinner.Policy, pt, portList, stderr); err != nil {
@@ -189,6 +201,9 @@ func runScan(ctx context.Context, args []string, _ func(string) string, stdout, 
 	}
 	return reps[0].writeTable(stdout, o.all)
 }
+
+// routeCheck is target.Route; tests replace it.
+var routeCheck = target.Route
 
 // scanOne scans pt's pinned address and, unless --no-checks, checks its
 // open ports and grades it.

@@ -43,3 +43,14 @@ func (p *Policy) Dialer(pinned netip.Addr) *net.Dialer {
 func refuseConnect(cause error) *Error {
 	return newError(ErrForbidden, "Vantage refused to connect to an address other than the pinned target", cause)
 }
+
+// Route reports whether this machine has a route to addr, without sending
+// anything: connecting a UDP socket only looks the route up. A server with
+// no IPv6 connectivity says so before it queues a scan that cannot run.
+func Route(addr netip.Addr) error {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Unmap(), 9)))
+	if err != nil {
+		return fmt.Errorf("no route to %v: %w", addr, err)
+	}
+	return c.Close()
+}

@@ -689,3 +689,14 @@ func TestPinBoth(t *testing.T) {
 	_, _, err := (&Pinner{Resolver: &fakeResolver{t: t}}).PinBoth(context.Background(), "example.com")
 	checkError(t, err, ErrForbidden, "no target policy")
 }
+
+// TestRoute: loopback is always routable, and the check sends nothing (a
+// UDP connect). Its failure is tested end to end inside a lab namespace
+// (cmd/vantage TestServeWithoutARouteSaysSo).
+func TestRoute(t *testing.T) {
+	for _, a := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback(), netip.MustParseAddr("::ffff:127.0.0.1")} {
+		if err := Route(a); err != nil {
+			t.Errorf("Route(%v): %v", a, err)
+		}
+	}
+}
