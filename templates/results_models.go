@@ -15,6 +15,9 @@ type ResultsHead struct {
 	// (SiblingFamily names it); "" for a single scan.
 	SiblingURL, SiblingFamily string
 	SiblingGone               bool // the other half was deleted
+	// CancelAction, when set (a live scan, and this browser started it),
+	// is where the "Stop this scan" button posts.
+	CancelAction string
 }
 
 // RowView is one decided port on a results page.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vantagescan/vantage/internal/jobs"
 	"github.com/vantagescan/vantage/internal/store"
 )
 
@@ -84,6 +85,59 @@ func apiDelete(d Deps) http.HandlerFunc {
 			apiFail(w, http.StatusForbidden, "forbidden", "Send the scan's delete_token as Authorization: Bearer TOKEN.")
 		default:
 			d.Log.Error("api delete", "id", id, "err", err)
+			apiFail(w, http.StatusInternalServerError, "internal", "Something went wrong on our side.")
+		}
+	}
+}
+
+// cancelScan is POST /scans/{id}/cancel, the "Stop this scan" button: the
+// browser that started a scan (it holds the delete token) may stop it.
+func cancelScan(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		if !store.ValidID(id) {
+			notFound(d)(w, r)
+			return
+		}
+		err := d.Runner.Cancel(r.Context(), id, deleteToken(r))
+		switch {
+		case err == nil, errors.Is(err, jobs.ErrFinished):
+			// Stopped, or it ended on its own meanwhile: its page says which.
+			http.Redirect(w, r, "/scans/"+id, http.StatusSeeOther)
+		case errors.Is(err, store.ErrNotFound):
+			notFound(d)(w, r)
+		case errors.Is(err, store.ErrForbidden):
+			errorPage(d, w, r, http.StatusForbidden, "Not yours to stop", "Only the browser that started a scan can stop it.")
+		default:
+			d.Log.Error("cancel", "id", id, "err", err)
+			serverError(d, w, r)
+		}
+	}
+}
+
+// apiCancel is POST /api/v1/scans/{id}/cancel with "Authorization: Bearer
+// TOKEN" (the delete token): 202 while the scan stops (its events end with
+// done, status cancelled), 409 when it had already ended.
+func apiCancel(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := chi.URLParam(r, "id")
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !store.ValidID(id) {
+			apiFail(w, http.StatusNotFound, "not_found", "There is no scan with that ID.")
+			return
+		}
+		err := d.Runner.Cancel(r.Context(), id, token)
+		switch {
+		case err == nil:
+			writeJSON(w, http.StatusAccepted, apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: "stopping"})
+		case errors.Is(err, jobs.ErrFinished):
+			apiFail(w, http.StatusConflict, "finished", "The scan has already ended.")
+		case errors.Is(err, store.ErrNotFound):
+			apiFail(w, http.StatusNotFound, "not_found", "There is no scan with that ID.")
+		case errors.Is(err, store.ErrForbidden):
+			apiFail(w, http.StatusForbidden, "forbidden", "Send the scan's delete_token as Authorization: Bearer TOKEN.")
+		default:
+			d.Log.Error("api cancel", "id", id, "err", err)
 			apiFail(w, http.StatusInternalServerError, "internal", "Something went wrong on our side.")
 		}
 	}

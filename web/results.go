@@ -102,6 +102,9 @@ func results(d Deps) http.HandlerFunc {
 			ShareURL: shareURL(r, id, d.TrustedProxies),
 		}
 		head.Family, head.SiblingFamily = familyLabel(sc.IP)
+		if head.Live && deleteToken(r) != "" {
+			head.CancelAction = "/scans/" + id + "/cancel"
+		}
 		if sc.SiblingID != "" {
 			head.SiblingURL = "/scans/" + sc.SiblingID
 			if _, err := d.Runner.Watch(r.Context(), sc.SiblingID, math.MaxInt); errors.Is(err, store.ErrNotFound) {

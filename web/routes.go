@@ -25,6 +25,7 @@ func routes(d Deps) http.Handler {
 	r.Method(http.MethodPost, "/scans", cop.Handler(submit(d)))
 	r.Method(http.MethodPost, "/scans/{id}/rescan", cop.Handler(rescan(d)))
 	r.Method(http.MethodPost, "/scans/{id}/delete", cop.Handler(deleteScan(d)))
+	r.Method(http.MethodPost, "/scans/{id}/cancel", cop.Handler(cancelScan(d)))
 	r.Get("/scans/{id}", results(d))
 	r.Get("/ports", catalog(d))
 
@@ -33,6 +34,7 @@ func routes(d Deps) http.Handler {
 	r.Get("/api/v1/scans/{id}", apiScan(d))
 	r.Get("/api/v1/scans/{id}/events", apiEvents(d))
 	r.Delete("/api/v1/scans/{id}", apiDelete(d))
+	r.Post("/api/v1/scans/{id}/cancel", apiCancel(d))
 
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", readyz(d))

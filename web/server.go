@@ -25,6 +25,7 @@ type scanRunner interface {
 	Done(id string) <-chan struct{}
 	Protect(ctx context.Context, id string) (string, error)
 	Delete(ctx context.Context, id, token string) error
+	Cancel(ctx context.Context, id, token string) error
 }
 
 // pinner turns what a person typed into a pinned, allowed target.

@@ -990,3 +990,102 @@ func TestQueuePlaceStreams(t *testing.T) {
 		t.Error("a row arrived before the scan started")
 	}
 }
+
+// TestStopAScan: the browser that started a scan sees "Stop this scan" and
+// stops it (rows so far kept); another browser cannot; the API does the
+// same with the delete token.
+func TestStopAScan(t *testing.T) {
+	ts := newService(t, scan.Config{Rate: 5, Burst: 1}, 5) // 20 ports: about 4 s
+	jar, _ := cookiejar.New(nil)
+	creator := &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := creator.PostForm(ts.srv.URL+"/scans", url.Values{"host": {"127.0.0.1"}, "ports": {"quick"}, "custom": {"61000-61019"}, "consent": {"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	// The creator's page offers the button while the scan runs (read the
+	// head only: the page streams until the scan ends).
+	head := func(c *http.Client) string {
+		page, err := c.Get(ts.srv.URL + loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer page.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for !strings.Contains(b.String(), "</article>") {
+			n, err := page.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return b.String()
+	}
+	if h := head(creator); !strings.Contains(h, `<form class="cancel" method="post" action="`+loc+`/cancel">`) {
+		t.Fatalf("no stop button on the creator's live page:\n%s", h)
+	}
+	if strings.Contains(head(client), `class="cancel"`) {
+		t.Error("a visitor without the token sees the stop button")
+	}
+	if r := postFrom(t, ts.srv.URL+loc+"/cancel", nil, nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("stop without the token: %d", r.StatusCode)
+	}
+	time.Sleep(500 * time.Millisecond) // a few rows decided
+	resp, err = creator.PostForm(ts.srv.URL+loc+"/cancel", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != loc {
+		t.Fatalf("stop: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body := get(t, ts.srv.URL+loc) // ends as soon as the scan has stopped
+	rows := strings.Count(body, `<tr id="port-`)
+	if !strings.Contains(body, "Stopped by the person who started it") || !strings.Contains(body, "<strong>Cancelled</strong>") || rows == 0 || rows == 20 {
+		t.Errorf("page after stopping: %d rows, stopped %v, cancelled %v", rows, strings.Contains(body, "Stopped by the person who started it"), strings.Contains(body, "<strong>Cancelled</strong>"))
+	}
+
+	// The API: a scan stopped with its delete token; 409 once it has ended.
+	r, v := apiPost(t, ts.srv.URL, `{"target":"127.0.0.1","ports":"61000-61019","consent":true}`, "application/json")
+	if r.StatusCode != http.StatusAccepted {
+		t.Fatalf("api submit: %d %v", r.StatusCode, v)
+	}
+	cancel := func(token string) (*http.Response, map[string]any) {
+		req, _ := http.NewRequest("POST", ts.srv.URL+"/api/v1/scans/"+v["id"].(string)+"/cancel", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp, out
+	}
+	if resp, out := cancel("wrong"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("api stop with a wrong token: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := cancel(v["delete_token"].(string)); resp.StatusCode != http.StatusAccepted || out["status"] != "stopping" {
+		t.Errorf("api stop: %d %v", resp.StatusCode, out)
+	}
+	waitFor := func() string {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			_, body := get(t, ts.srv.URL+"/api/v1/scans/"+v["id"].(string))
+			var doc struct{ Status string }
+			_ = json.Unmarshal([]byte(body), &doc)
+			if doc.Status != "queued" && doc.Status != "running" {
+				return doc.Status
+			}
+		}
+		return "still live"
+	}
+	if s := waitFor(); s != "cancelled" {
+		t.Errorf("api-stopped scan: %s", s)
+	}
+	if resp, out := cancel(v["delete_token"].(string)); resp.StatusCode != http.StatusConflict {
+		t.Errorf("api stop after the end: %d %v", resp.StatusCode, out)
+	}
+}

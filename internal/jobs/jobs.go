@@ -33,7 +33,12 @@ var (
 	// ErrQueueTooSmall: the request needs more queue places than the
 	// queue has at all (a pair with MaxQueued 1), so retrying cannot help.
 	ErrQueueTooSmall = errors.New("jobs: the scan queue is too small for this request")
+	// ErrFinished: Cancel came after the scan had ended.
+	ErrFinished = errors.New("jobs: the scan has already ended")
 )
+
+// errStoppedByCreator is the cancel cause of a scan its creator stopped.
+var errStoppedByCreator = errors.New("jobs: stopped by the person who started it")
 
 // Config tunes a Runner.
 type Config struct {
@@ -109,7 +114,9 @@ type job struct {
 	findings []probe.Finding
 	changed  chan struct{} // closed and replaced whenever results, findings or status change
 	done     chan struct{} // closed once the scan is final (and stored so)
-	cancel   context.CancelFunc
+	started  bool          // a worker took it from the queue
+	stopped  bool          // its creator stopped it (Cancel)
+	cancel   context.CancelCauseFunc
 }
 
 // New returns a Runner; call Start before Submit.
@@ -276,6 +283,9 @@ func (r *Runner) work() {
 		r.capacity++
 		closed := r.closed
 		r.mu.Unlock()
+		if !j.begin() {
+			continue // stopped by its creator while it waited: already final
+		}
 		if closed {
 			r.finish(j, store.Cancelled, "The service shut down before this scan could start.", nil)
 			continue
@@ -284,13 +294,67 @@ func (r *Runner) work() {
 	}
 }
 
+// begin marks a job taken from the queue, unless its creator stopped it.
+func (j *job) begin() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stopped {
+		return false
+	}
+	j.started = true
+	return true
+}
+
+// Cancel stops a queued or running scan when token is its delete token:
+// a queued one ends at once, a running one within moments, keeping the
+// rows it has found. ErrFinished when it has already ended; the store's
+// ErrForbidden or ErrNotFound for a wrong token or an unknown scan.
+func (r *Runner) Cancel(ctx context.Context, id, token string) error {
+	sum := sha256.Sum256([]byte(token))
+	if err := r.cfg.Store.CheckDeleteHash(ctx, id, sum[:]); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	j := r.live[id]
+	r.mu.Unlock()
+	if j == nil {
+		return ErrFinished
+	}
+	j.mu.Lock()
+	if j.stopped {
+		j.mu.Unlock()
+		return nil
+	}
+	j.stopped = true
+	started, cancel := j.started, j.cancel
+	j.mu.Unlock()
+	switch {
+	case !started: // still waiting: no worker will run it now
+		r.mu.Lock()
+		r.waiting = slices.DeleteFunc(r.waiting, func(w string) bool { return w == id })
+		r.mu.Unlock()
+		r.finish(j, store.Cancelled, "Stopped by the person who started it, before it began.", nil)
+	case cancel != nil:
+		cancel(errStoppedByCreator)
+	}
+	// Started but not yet cancellable: run sees stopped as it sets cancel
+	// and ends the scan there.
+	r.cfg.Log.Info("scan stopped by its creator", "id", id)
+	return nil
+}
+
 // run scans one job to its end.
 func (r *Runner) run(j *job) {
-	ctx, cancel := context.WithCancel(r.base)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(r.base)
+	defer cancel(nil)
 	j.mu.Lock()
 	j.cancel = cancel
+	stopped := j.stopped
 	j.mu.Unlock()
+	if stopped { // Cancel came between begin and here
+		r.finish(j, store.Cancelled, "Stopped by the person who started it, before it began.", nil)
+		return
+	}
 
 	started := r.cfg.Now()
 	if err := r.cfg.Store.Start(ctx, j.id, started); err != nil {
@@ -321,6 +385,12 @@ func (r *Runner) run(j *job) {
 	out := Outcome{Scan: sum}
 	if err == nil {
 		out.Findings, out.Grade = r.followUp(ctx, j)
+	}
+	if errors.Is(context.Cause(ctx), errStoppedByCreator) {
+		status, reason = store.Cancelled, "Stopped by the person who started it; the rows below are what it had found."
+		if err == nil {
+			reason = "Stopped by the person who started it while the follow-up checks ran: every port was decided, some checks were cut short."
+		}
 	}
 	summary, _ := json.Marshal(out)
 	r.finish(j, status, reason, summary)

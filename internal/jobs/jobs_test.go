@@ -24,6 +24,7 @@ type memStore struct {
 	mu      sync.Mutex
 	scans   map[string]store.Scan
 	results map[string][]store.Result
+	hashes  map[string][]byte
 }
 
 func newMemStore() *memStore {
@@ -115,8 +116,29 @@ func (m *memStore) Interrupt(_ context.Context, reason string, t time.Time) (int
 	return n, nil
 }
 
-func (m *memStore) SetDeleteHash(context.Context, string, []byte) error { return nil }
-func (m *memStore) Delete(context.Context, string, []byte) error        { return nil }
+func (m *memStore) SetDeleteHash(_ context.Context, id string, hash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.hashes == nil {
+		m.hashes = map[string][]byte{}
+	}
+	m.hashes[id] = hash
+	return nil
+}
+
+func (m *memStore) CheckDeleteHash(_ context.Context, id string, hash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.scans[id]; !ok {
+		return store.ErrNotFound
+	}
+	if h := m.hashes[id]; len(h) == 0 || string(h) != string(hash) {
+		return store.ErrForbidden
+	}
+	return nil
+}
+
+func (m *memStore) Delete(context.Context, string, []byte) error { return nil }
 func (m *memStore) Purge(context.Context, time.Time) (int, error)       { return 0, nil }
 func (m *memStore) Ping(context.Context) error                          { return nil }
 func (m *memStore) Close() error                                        { return nil }
@@ -483,5 +505,78 @@ func TestOutcomeOfNoRoute(t *testing.T) {
 	status, reason := outcome(fmt.Errorf("port 22: %w 2001:db8::1 (connect: network is unreachable)", scan.ErrNoRoute))
 	if status != store.Failed || !strings.Contains(reason, "no network route") || strings.Contains(reason, "2001:db8") {
 		t.Errorf("outcome: %s %q", status, reason)
+	}
+}
+
+// TestCancel: the creator's token stops a running scan (rows kept) and a
+// queued one (at once); a wrong token, an unknown scan and a finished one
+// are told apart.
+func TestCancel(t *testing.T) {
+	st := newMemStore()
+	r := newRunner(t, st, func(c *Config) { c.Scan = scan.Config{Rate: 10, Burst: 1}; c.MaxQueued = 3 })
+	running, err := r.Submit(context.Background(), request(50, 0)) // about 5 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := r.Submit(context.Background(), request(5, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokRunning, _ := r.Protect(context.Background(), running)
+	tokQueued, _ := r.Protect(context.Background(), queued)
+
+	if err := r.Cancel(context.Background(), queued, tokRunning); !errors.Is(err, store.ErrForbidden) {
+		t.Errorf("another scan's token: %v", err)
+	}
+	if err := r.Cancel(context.Background(), "unknown", tokRunning); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown scan: %v", err)
+	}
+	// The queued scan ends at once and leaves the queue.
+	if err := r.Cancel(context.Background(), queued, tokQueued); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.Done(queued):
+	case <-time.After(time.Second):
+		t.Fatal("the queued scan did not end at once")
+	}
+	if sc, _ := st.Scan(context.Background(), queued); sc.Status != store.Cancelled || !strings.Contains(sc.Reason, "before it began") || !sc.StartedAt.IsZero() {
+		t.Errorf("queued scan after Cancel: %s %q", sc.Status, sc.Reason)
+	}
+	if r.Position(queued) != 0 {
+		t.Error("the stopped scan still has a place in the queue")
+	}
+	// The running one stops within moments, keeping its rows.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if snap, _ := r.Watch(context.Background(), running, 0); len(snap.Rows) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running scan decided no rows")
+		}
+	}
+	start := time.Now()
+	if err := r.Cancel(context.Background(), running, tokRunning); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.Done(running):
+	case <-time.After(3 * time.Second):
+		t.Fatal("the running scan did not stop")
+	}
+	rows, sc := watchAll(t, r, running)
+	if sc.Status != store.Cancelled || !strings.Contains(sc.Reason, "Stopped by the person who started it") || len(rows) < 3 || len(rows) == 50 {
+		t.Errorf("running scan after Cancel (%v): %s %q, %d rows", time.Since(start), sc.Status, sc.Reason, len(rows))
+	}
+	if err := r.Cancel(context.Background(), running, tokRunning); !errors.Is(err, ErrFinished) {
+		t.Errorf("cancel a finished scan: %v", err)
+	}
+	// The slot is free again: a new scan runs to the end.
+	id, err := r.Submit(context.Background(), request(2, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, sc := watchAll(t, r, id); sc.Status != store.Done {
+		t.Errorf("next scan: %s", sc.Status)
 	}
 }

@@ -442,6 +442,22 @@ func (s *SQLite) SetDeleteHash(ctx context.Context, id string, hash []byte) erro
 // Delete removes a final scan and its results for good when hash matches
 // the one recorded; ErrNotFound for an unknown scan, ErrConflict while it
 // runs, ErrForbidden for a wrong or missing hash.
+// CheckDeleteHash reports whether hash matches the scan's delete hash.
+func (s *SQLite) CheckDeleteHash(ctx context.Context, id string, hash []byte) error {
+	var stored []byte
+	err := s.reader.QueryRowContext(ctx, `SELECT delete_hash FROM scans WHERE id = ?`, id).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("check %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("check %q: %w", id, err)
+	}
+	if len(stored) == 0 || subtle.ConstantTimeCompare(stored, hash) != 1 {
+		return fmt.Errorf("check %q: %w", id, ErrForbidden)
+	}
+	return nil
+}
+
 func (s *SQLite) Delete(ctx context.Context, id string, hash []byte) error {
 	var stored []byte
 	var status string

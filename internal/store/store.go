@@ -81,6 +81,9 @@ type Store interface {
 	Purge(ctx context.Context, before time.Time) (int, error)
 	// SetDeleteHash records the SHA-256 of the scan's delete token.
 	SetDeleteHash(ctx context.Context, id string, hash []byte) error
+	// CheckDeleteHash reports whether hash is the scan's delete-token hash
+	// (nil), or ErrForbidden, or ErrNotFound: the same token stops a scan.
+	CheckDeleteHash(ctx context.Context, id string, hash []byte) error
 	// Delete removes a final scan and its results when hash matches
 	// (ErrForbidden otherwise, ErrConflict while it runs).
 	Delete(ctx context.Context, id string, hash []byte) error
