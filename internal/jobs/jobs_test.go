@@ -138,10 +138,10 @@ func (m *memStore) CheckDeleteHash(_ context.Context, id string, hash []byte) er
 	return nil
 }
 
-func (m *memStore) Delete(context.Context, string, []byte) error { return nil }
-func (m *memStore) Purge(context.Context, time.Time) (int, error)       { return 0, nil }
-func (m *memStore) Ping(context.Context) error                          { return nil }
-func (m *memStore) Close() error                                        { return nil }
+func (m *memStore) Delete(context.Context, string, []byte) error  { return nil }
+func (m *memStore) Purge(context.Context, time.Time) (int, error) { return 0, nil }
+func (m *memStore) Ping(context.Context) error                    { return nil }
+func (m *memStore) Close() error                                  { return nil }
 
 var loopback = netip.MustParseAddr("127.0.0.1")
 
