@@ -974,6 +974,20 @@ func TestDeleteNeedsTheToken(t *testing.T) {
 	if err := st.Delete(ctx, "DEL", right); !errors.Is(err, ErrConflict) {
 		t.Errorf("delete while queued: %v", err)
 	}
+	// The same token stops the scan: checked without deleting anything.
+	if err := st.CheckDeleteHash(ctx, "DEL", right); err != nil {
+		t.Errorf("check the right hash: %v", err)
+	}
+	if err := st.CheckDeleteHash(ctx, "DEL", wrong); !errors.Is(err, ErrForbidden) {
+		t.Errorf("check a wrong hash: %v", err)
+	}
+	if err := st.CheckDeleteHash(ctx, "NOPE", right); !errors.Is(err, ErrNotFound) {
+		t.Errorf("check an unknown scan: %v", err)
+	}
+	_ = st.CreateScan(ctx, Scan{ID: "NOHASH", CreatedAt: now})
+	if err := st.CheckDeleteHash(ctx, "NOHASH", nil); !errors.Is(err, ErrForbidden) {
+		t.Errorf("check a scan without a hash: %v", err)
+	}
 	_ = st.Finish(ctx, "DEL", Done, "", nil, now)
 	if err := st.Delete(ctx, "DEL", wrong); !errors.Is(err, ErrForbidden) {
 		t.Errorf("wrong hash: %v", err)
