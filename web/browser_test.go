@@ -315,3 +315,36 @@ func TestBrowserDualStack(t *testing.T) {
 	screenshot(t, ctx, "dual-stack-desktop.png", 1280)
 	screenshot(t, ctx, "dual-stack-phone.png", 390)
 }
+
+// TestBrowserStopAScan: the person who started a slow scan clicks "Stop
+// this scan" while rows stream in, and lands on the page reading
+// Cancelled with the rows found so far.
+func TestBrowserStopAScan(t *testing.T) {
+	ctx := browser(t)
+	ts := newService(t, scan.Config{Rate: 4, Burst: 1}, 5) // 40 ports: about 10 s
+	if err := chromedp.Do(ctx,
+		viewport(1280),
+		chromedp.Navigate(ts.srv.URL+"/"),
+		chromedp.SendKeys(chromedp.CSS("#host"), "127.0.0.1"),
+		chromedp.SendKeys(chromedp.CSS("#custom"), "61000-61039"),
+		chromedp.Click(chromedp.CSS("#consent")),
+		chromedp.Click(chromedp.CSS("button[type=submit]:not([name=target])"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("form.cancel button")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[id="port-61002"]`)),
+		chromedp.Click(chromedp.CSS("form.cancel button"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.CSS("#summary")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("section[aria-labelledby=summary]")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := count(ctx, `tr[id^="port-"]`)
+	if !strings.Contains(text, "Cancelled") || !strings.Contains(text, "Stopped by the person who started it") || rows < 3 || rows == 40 {
+		t.Errorf("after stopping: %d rows, summary %q", rows, text)
+	}
+	if n, _ := count(ctx, "form.cancel"); n != 0 {
+		t.Error("the stop button is still offered on the stopped scan's page")
+	}
+}
