@@ -185,13 +185,17 @@ func apiSubmit(d Deps) http.HandlerFunc {
 				return
 			}
 		}
-		if ok, retry := chargePair(d, visitor, reqs); !ok {
+		ok, retry, undo := chargePair(d, visitor, reqs)
+		if !ok {
 			d.Metrics.Refused(metrics.RefusedRateLimited)
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 			apiFail(w, http.StatusTooManyRequests, "rate_limited", `Too many scans from your address ("both" counts as two); retry after the number of seconds in Retry-After.`)
 			return
 		}
 		ids, err := startScans(r.Context(), d, reqs)
+		if err != nil {
+			undo() // nothing started: the pair's second token is not owed
+		}
 		switch {
 		case errors.Is(err, jobs.ErrQueueTooSmall):
 			d.Metrics.Refused(metrics.RefusedQueueFull)

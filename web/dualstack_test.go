@@ -451,18 +451,29 @@ func TestDualStackCooldownAndSmallQueue(t *testing.T) {
 	}
 	defer runner.Shutdown(context.Background())
 	res, _ := target.NewResolver(dnstest.Start(t, dualRecords))
-	small := httptest.NewServer(NewServer(Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: res}, Store: st, MaxPorts: 300}))
+	clients, _ := limit.NewClients(60, 2, 0, nil)
+	small := httptest.NewServer(NewServer(Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: res}, Store: st, MaxPorts: 300, Clients: clients}))
 	defer small.Close()
 	resp, page := post(t, small.URL+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"}, "custom": {"61000"}, "ipv6": {"on"}, "consent": {"on"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "queues only one scan at a time") || resp.Header.Get("Retry-After") != "" {
 		t.Errorf("form pair on a queue of one: %d", resp.StatusCode)
 	}
+	// The form's refused pair cost one token of two (its second was given
+	// back when it could not start); so does the API's — a single scan
+	// then still fits... once the limiter has a token: a fresh client.
 	resp, v := apiPost(t, small.URL, body, "application/json")
+	if e, _ := v["error"].(map[string]any); resp.StatusCode != http.StatusTooManyRequests && (resp.StatusCode != http.StatusUnprocessableEntity || e["code"] != "pair_unavailable") {
+		t.Errorf("API pair on a queue of one: %d %v", resp.StatusCode, v)
+	}
+	fresh, _ := limit.NewClients(60, 2, 0, nil)
+	small2 := httptest.NewServer(NewServer(Deps{Runner: runner, Pinner: &target.Pinner{Policy: policy, Resolver: res}, Store: st, MaxPorts: 300, Clients: fresh}))
+	defer small2.Close()
+	resp, v = apiPost(t, small2.URL, body, "application/json")
 	if e, _ := v["error"].(map[string]any); resp.StatusCode != http.StatusUnprocessableEntity || e["code"] != "pair_unavailable" {
 		t.Errorf("API pair on a queue of one: %d %v", resp.StatusCode, v)
 	}
-	if resp, _ := apiPost(t, small.URL, `{"target":"dual.vantage-test.net","family":"6","ports":"61000","consent":true}`, "application/json"); resp.StatusCode != http.StatusAccepted {
-		t.Errorf("a single scan on a queue of one: %d", resp.StatusCode)
+	if resp, _ := apiPost(t, small2.URL, `{"target":"dual.vantage-test.net","family":"6","ports":"61000","consent":true}`, "application/json"); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("a single scan after a pair that could not start (burst 2): %d — the pair kept its second token", resp.StatusCode)
 	}
 }
 

@@ -192,11 +192,15 @@ func submit(d Deps) http.HandlerFunc {
 				return
 			}
 		}
-		if ok, retry := chargePair(d, visitor, reqs); !ok {
+		ok, retry, undo := chargePair(d, visitor, reqs)
+		if !ok {
 			rateLimited(d, w, r, retry)
 			return
 		}
 		ids, err := startScans(r.Context(), d, reqs)
+		if err != nil {
+			undo() // nothing started: the pair's second token is not owed
+		}
 		switch {
 		case errors.Is(err, jobs.ErrQueueTooSmall):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
@@ -231,10 +235,11 @@ const pairUnavailable = "This Vantage queues only one scan at a time, so it cann
 // chargePair makes a valid IPv4/IPv6 pair cost two scans of the client's
 // allowance: the request took one token, the second scan takes another (a
 // pair refused as invalid cost one, like any request). It reports how long
-// to wait when that token is not there.
-func chargePair(d Deps, visitor netip.Addr, reqs []jobs.Request) (ok bool, retryAfter time.Duration) {
+// to wait when that token is not there; undo gives it back when the scans
+// cannot start after all.
+func chargePair(d Deps, visitor netip.Addr, reqs []jobs.Request) (ok bool, retryAfter time.Duration, undo func()) {
 	if d.Clients == nil || len(reqs) < 2 {
-		return true, 0
+		return true, 0, func() {}
 	}
 	return d.Clients.More(visitor, len(reqs)-1)
 }
@@ -327,11 +332,15 @@ func rescan(d Deps) http.HandlerFunc {
 				reqs[0].PreviousID, show = prev.SiblingID, 1
 			}
 		}
-		if ok, retry := chargePair(d, visitor, reqs); !ok {
+		ok, retry, undo := chargePair(d, visitor, reqs)
+		if !ok {
 			rateLimited(d, w, r, retry)
 			return
 		}
 		ids, err := startScans(r.Context(), d, reqs)
+		if err != nil {
+			undo() // nothing started: the pair's second token is not owed
+		}
 		switch {
 		case errors.Is(err, jobs.ErrQueueTooSmall):
 			d.Metrics.Refused(metrics.RefusedQueueFull)

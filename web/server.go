@@ -38,7 +38,7 @@ type pinner interface {
 // a token; an IPv4/IPv6 pair takes one more once it is valid.
 type clientLimiter interface {
 	Allow(addr netip.Addr) (ok bool, retryAfter time.Duration)
-	More(addr netip.Addr, n int) (ok bool, retryAfter time.Duration)
+	More(addr netip.Addr, n int) (ok bool, retryAfter time.Duration, undo func())
 }
 
 // cooldown answers a repeated scan of the same target with the recent one.

@@ -90,14 +90,14 @@ type Request struct {
 type Runner struct {
 	cfg     Config
 	sockets *scan.SocketPool
-	queue   chan *job
 	base    context.Context // cancelled when Shutdown's grace runs out
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 
 	mu       sync.Mutex
+	ready    *sync.Cond // signalled when a job is queued or the runner closes
 	closed   bool
-	waiting  []string        // queued scan IDs in order
+	waiting  []*job          // queued scans in order; workers take the first
 	live     map[string]*job // queued and running scans
 	capacity int             // MaxQueued minus scans waiting
 }
@@ -149,15 +149,16 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Metrics = noRecorder{}
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Runner{
+	r := &Runner{
 		cfg:      cfg,
 		sockets:  scan.NewSocketPool(cfg.MaxSockets),
-		queue:    make(chan *job, cfg.MaxQueued),
 		base:     base,
 		stop:     stop,
 		live:     map[string]*job{},
 		capacity: cfg.MaxQueued,
-	}, nil
+	}
+	r.ready = sync.NewCond(&r.mu)
+	return r, nil
 }
 
 // Start marks scans a previous process left queued or running as
@@ -235,11 +236,11 @@ func (r *Runner) submit(ctx context.Context, reqs ...Request) ([]string, error) 
 	ids := make([]string, len(jobs))
 	for i, j := range jobs {
 		r.capacity--
-		r.waiting = append(r.waiting, j.id)
+		r.waiting = append(r.waiting, j)
 		r.live[j.id] = j
-		r.queue <- j // never blocks: capacity counts the free room
 		ids[i] = j.id
 	}
+	r.ready.Broadcast()
 	return ids, nil
 }
 
@@ -266,7 +267,12 @@ func (r *Runner) Delete(ctx context.Context, id, token string) error {
 func (r *Runner) Position(id string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Index(r.waiting, id) + 1
+	return r.position(id)
+}
+
+// position is Position with r.mu held.
+func (r *Runner) position(id string) int {
+	return slices.IndexFunc(r.waiting, func(j *job) bool { return j.id == id }) + 1
 }
 
 // Running returns the number of scans running and waiting.
@@ -277,14 +283,23 @@ func (r *Runner) Running() (running, queued int) {
 }
 
 func (r *Runner) work() {
-	for j := range r.queue {
+	for {
 		r.mu.Lock()
-		r.waiting = slices.DeleteFunc(r.waiting, func(id string) bool { return id == j.id })
+		for len(r.waiting) == 0 && !r.closed {
+			r.ready.Wait()
+		}
+		if len(r.waiting) == 0 { // closed and drained
+			r.mu.Unlock()
+			return
+		}
+		j := r.waiting[0]
+		r.waiting[0] = nil // the slice's array must not keep the job alive
+		r.waiting = r.waiting[1:]
 		r.capacity++
 		closed := r.closed
 		r.mu.Unlock()
 		if !j.begin() {
-			continue // stopped by its creator while it waited: already final
+			continue // stopped by its creator as it left the queue: already final
 		}
 		if closed {
 			r.finish(j, store.Cancelled, "The service shut down before this scan could start.", nil)
@@ -331,9 +346,13 @@ func (r *Runner) Cancel(ctx context.Context, id, token string) error {
 	switch {
 	case !started: // still waiting: no worker will run it now
 		r.mu.Lock()
-		r.waiting = slices.DeleteFunc(r.waiting, func(w string) bool { return w == id })
+		if i := r.position(id) - 1; i >= 0 { // else a worker has just taken it, and begin refuses it
+			r.waiting = slices.Delete(r.waiting, i, i+1)
+			r.capacity++ // its place in the queue is free at once
+		}
 		r.mu.Unlock()
 		r.finish(j, store.Cancelled, "Stopped by the person who started it, before it began.", nil)
+		r.cfg.Metrics.ScanEnded(string(store.Cancelled), 0)
 	case cancel != nil:
 		cancel(errStoppedByCreator)
 	}
@@ -389,8 +408,9 @@ func (r *Runner) run(j *job) {
 	if errors.Is(context.Cause(ctx), errStoppedByCreator) {
 		status, reason = store.Cancelled, "Stopped by the person who started it; the rows below are what it had found."
 		if err == nil {
-			reason = "Stopped by the person who started it while the follow-up checks ran: every port was decided, some checks were cut short."
+			reason = "Stopped by the person who started it while the follow-up checks ran: every port was decided, some checks were cut short, so there is no grade."
 		}
+		out.Grade = nil // a grade from cut-short checks would flatter the host
 	}
 	summary, _ := json.Marshal(out)
 	r.finish(j, status, reason, summary)
@@ -447,7 +467,7 @@ func outcome(err error) (store.Status, string) {
 	case errors.Is(err, target.ErrForbidden):
 		return store.Failed, "The scan was stopped: a connection would have left the pinned address."
 	case errors.Is(err, scan.ErrNoRoute):
-		return store.Failed, "The scanning server has no network route to this address (for an IPv6 address: the server may have no IPv6 connectivity), so nothing was scanned. This says nothing about the host's ports."
+		return store.Failed, "The scanning server has no network route to this address (for an IPv6 address: the server may have no IPv6 connectivity), so the scan could not go on. This says nothing about the host's ports."
 	default:
 		return store.Failed, "The scan failed on the scanning server's side; please try again later."
 	}
@@ -487,10 +507,8 @@ func (r *Runner) Done(id string) <-chan struct{} {
 // every scan ends with a final status.
 func (r *Runner) Shutdown(ctx context.Context) {
 	r.mu.Lock()
-	if !r.closed {
-		r.closed = true
-		close(r.queue)
-	}
+	r.closed = true
+	r.ready.Broadcast()
 	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
@@ -526,7 +544,7 @@ type Snapshot struct {
 func (r *Runner) Watch(ctx context.Context, id string, after int) (Snapshot, error) {
 	r.mu.Lock()
 	j := r.live[id]
-	pos := slices.Index(r.waiting, id) + 1
+	pos := r.position(id)
 	r.mu.Unlock()
 	if j != nil {
 		rows, status, changed, probing, findings := j.since(after)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
+	"github.com/vantagescan/vantage/internal/probe"
 	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
@@ -578,5 +580,94 @@ func TestCancel(t *testing.T) {
 	}
 	if _, sc := watchAll(t, r, id); sc.Status != store.Done {
 		t.Errorf("next scan: %s", sc.Status)
+	}
+}
+
+// TestCancelFreesTheQueuePlace: stopping queued scans gives their places
+// back at once, though the running scan still holds the only slot.
+func TestCancelFreesTheQueuePlace(t *testing.T) {
+	st := newMemStore()
+	r := newRunner(t, st, func(c *Config) {
+		c.Scan = scan.Config{Rate: 10, Burst: 1}
+		c.MaxQueued = 2
+		c.Grace = 50 * time.Millisecond
+	})
+	if _, err := r.Submit(context.Background(), request(50, 0)); err != nil { // about 5 s in the only slot
+		t.Fatal(err)
+	}
+	var queued []string
+	for len(queued) < 2 {
+		id, err := r.Submit(context.Background(), request(5, 0))
+		if errors.Is(err, ErrQueueFull) { // the first has not left the queue yet
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, id)
+	}
+	if _, err := r.Submit(context.Background(), request(5, 0)); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("third queued scan: %v, want ErrQueueFull", err)
+	}
+	for _, id := range queued {
+		tok, _ := r.Protect(context.Background(), id)
+		if err := r.Cancel(context.Background(), id, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, n := r.Running(); n != 0 {
+		t.Errorf("%d queued after stopping both", n)
+	}
+	for range 2 {
+		if _, err := r.Submit(context.Background(), request(5, 0)); err != nil {
+			t.Errorf("submit after stopping the queued scans: %v", err)
+		}
+	}
+}
+
+// TestCancelDuringChecksLeavesNoGrade: stopped while the follow-up checks
+// run, the scan keeps every row but gets no grade (cut-short checks would
+// flatter it).
+func TestCancelDuringChecksLeavesNoGrade(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() { // accepts and stays silent: the greeting check waits
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	open := uint16(l.Addr().(*net.TCPAddr).Port)
+	st := newMemStore()
+	r := newRunner(t, st, func(c *Config) {
+		c.Probe = &probe.Config{Checks: map[uint16][]string{open: {probe.CheckBanner}}, PerProbe: 5 * time.Second, Total: 10 * time.Second}
+	})
+	id, err := r.Submit(context.Background(), request(2, open))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := r.Protect(context.Background(), id)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if snap, _ := r.Watch(context.Background(), id, 0); snap.Probing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the checks never started")
+		}
+	}
+	if err := r.Cancel(context.Background(), id, tok); err != nil {
+		t.Fatal(err)
+	}
+	rows, sc := watchAll(t, r, id)
+	out, ok := ReadOutcome(sc.Summary)
+	if sc.Status != store.Cancelled || !strings.Contains(sc.Reason, "no grade") || len(rows) != 3 || !ok || out.Grade != nil {
+		t.Errorf("stopped during the checks: %s %q, %d rows, grade %v", sc.Status, sc.Reason, len(rows), out.Grade)
 	}
 }

@@ -83,30 +83,49 @@ func (c *Clients) Allow(addr netip.Addr) (ok bool, retryAfter time.Duration) {
 
 // More takes n more tokens for a request Allow let through that turned
 // out to start n more scans (the second half of an IPv4/IPv6 pair). With
-// fewer than n left it refuses, says when they will be there, and the
-// request's own token stays spent. A burst too small ever to hold them
-// after the request's own token lends them instead (the tokens to come pay
-// the debt), so a pair stays possible but is never cheaper than n+1 scans.
-func (c *Clients) More(addr netip.Addr, n int) (ok bool, retryAfter time.Duration) {
+// fewer than n left it refuses and says when a new request like this one
+// (its own token and the n more) would pass; the refused request's own
+// token stays spent. A burst too small ever to hold them after the
+// request's own token lends them instead (the tokens to come pay the debt),
+// so a pair stays possible but is never cheaper than n+1 scans. undo gives
+// the n tokens back when the scans could not start after all.
+func (c *Clients) More(addr netip.Addr, n int) (ok bool, retryAfter time.Duration, undo func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lim := c.buckets[Key(addr)]
 	if lim == nil || n <= 0 {
-		return true, 0 // nothing was let through by Allow for this client, or nothing asked
+		return true, 0, func() {} // nothing was let through by Allow for this client, or nothing asked
 	}
 	now := c.now()
+	var taken []*rate.Reservation
+	undo = func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		// At the reservation's own time: x/time/rate gives nothing back for
+		// a reservation whose time to act has passed, and an immediate one's
+		// is now. (The bucket's clock steps back by the moments in between,
+		// a refill of a few milliseconds' worth at most.)
+		for _, r := range taken {
+			r.CancelAt(now)
+		}
+	}
 	if n > c.burst-1 {
 		for ; n > 0; n -= c.burst {
-			lim.ReserveN(now, min(n, c.burst)) // kept, never cancelled: the debt
+			taken = append(taken, lim.ReserveN(now, min(n, c.burst))) // never cancelled unless undone: the debt
 		}
-		return true, 0
+		return true, 0, undo
 	}
 	r := lim.ReserveN(now, n)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return false, d
+		// The next try needs its own token as well (n+1 ≤ burst here).
+		again := lim.ReserveN(now, n+1)
+		d = again.DelayFrom(now)
+		again.CancelAt(now)
+		return false, d, nil
 	}
-	return true, 0
+	taken = append(taken, r)
+	return true, 0, undo
 }
 
 // Sweep forgets clients whose bucket has refilled.

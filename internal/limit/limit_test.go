@@ -143,27 +143,48 @@ func TestClientsMore(t *testing.T) {
 	if ok, _ := three.Allow(a); !ok {
 		t.Fatal("first request refused")
 	}
-	if ok, _ := three.More(a, 1); !ok {
+	if ok, _, _ := three.More(a, 1); !ok {
 		t.Fatal("a pair from a fresh client refused")
 	}
 	if ok, _ := three.Allow(a); !ok {
 		t.Fatal("the third token of the burst is gone after one pair")
 	}
-	if ok, retry := three.More(a, 1); ok || retry < 2*time.Minute+59*time.Second || retry > 3*time.Minute {
-		t.Errorf("a second pair with one token left: ok=%v retry=%v, want refused for ~3m", ok, retry)
+	// Refused: the retry covers a whole new pair (its own token and one
+	// more), so a client obeying Retry-After gets through.
+	ok, retry, _ := three.More(a, 1)
+	if ok || retry < 5*time.Minute+59*time.Second || retry > 6*time.Minute {
+		t.Errorf("a second pair with one token left: ok=%v retry=%v, want refused for ~6m", ok, retry)
 	}
 	if ok, _ := three.Allow(a); ok {
 		t.Error("the refused pair's own token came back")
+	}
+	clk.advance(retry)
+	if ok, _ := three.Allow(a); !ok {
+		t.Error("a pair that waited Retry-After is refused its own token")
+	} else if ok, _, _ := three.More(a, 1); !ok {
+		t.Error("a pair that waited Retry-After is refused its second token")
+	}
+	// undo gives the second token back when the scans could not start,
+	// also a moment later (the real clock moves on meanwhile).
+	clk.advance(9 * time.Minute) // full again
+	three.Allow(a)
+	_, _, undo := three.More(a, 1)
+	clk.advance(20 * time.Millisecond)
+	undo()
+	for i := range 2 {
+		if ok, _ := three.Allow(a); !ok {
+			t.Errorf("token %d after an undone pair is missing", i+1)
+		}
 	}
 
 	one, _ := NewClients(20, 1, 0, clk.now)
 	if ok, _ := one.Allow(a); !ok {
 		t.Fatal("first request refused")
 	}
-	if ok, _ := one.More(a, 1); !ok {
+	if ok, _, _ := one.More(a, 1); !ok {
 		t.Fatal("with a burst of 1 a pair is never possible")
 	}
-	ok, retry := one.Allow(a)
+	ok, retry = one.Allow(a)
 	if ok || retry < 5*time.Minute+59*time.Second || retry > 6*time.Minute {
 		t.Errorf("after a pair with a burst of 1: ok=%v retry=%v, want refused for ~6m", ok, retry)
 	}
@@ -171,7 +192,7 @@ func TestClientsMore(t *testing.T) {
 	if ok, _ := one.Allow(a); !ok {
 		t.Error("the debt is paid but the next scan is refused")
 	}
-	if ok, _ := one.More(netip.MustParseAddr("192.0.2.77"), 1); !ok || one.Len() != 1 {
+	if ok, _, _ := one.More(netip.MustParseAddr("192.0.2.77"), 1); !ok || one.Len() != 1 {
 		t.Errorf("More for a client Allow never saw: ok=%v, %d buckets", ok, one.Len())
 	}
 }

@@ -439,10 +439,8 @@ func (s *SQLite) SetDeleteHash(ctx context.Context, id string, hash []byte) erro
 	return nil
 }
 
-// Delete removes a final scan and its results for good when hash matches
-// the one recorded; ErrNotFound for an unknown scan, ErrConflict while it
-// runs, ErrForbidden for a wrong or missing hash.
-// CheckDeleteHash reports whether hash matches the scan's delete hash.
+// CheckDeleteHash reports whether hash matches the scan's delete hash:
+// nil, ErrForbidden for a wrong or missing hash, ErrNotFound.
 func (s *SQLite) CheckDeleteHash(ctx context.Context, id string, hash []byte) error {
 	var stored []byte
 	err := s.reader.QueryRowContext(ctx, `SELECT delete_hash FROM scans WHERE id = ?`, id).Scan(&stored)
@@ -458,6 +456,9 @@ func (s *SQLite) CheckDeleteHash(ctx context.Context, id string, hash []byte) er
 	return nil
 }
 
+// Delete removes a final scan and its results for good when hash matches
+// the one recorded; ErrNotFound for an unknown scan, ErrConflict while it
+// runs, ErrForbidden for a wrong or missing hash.
 func (s *SQLite) Delete(ctx context.Context, id string, hash []byte) error {
 	var stored []byte
 	var status string

@@ -2,6 +2,7 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -44,13 +45,18 @@ func refuseConnect(cause error) *Error {
 	return newError(ErrForbidden, "Vantage refused to connect to an address other than the pinned target", cause)
 }
 
-// Route reports whether this machine has a route to addr, without sending
-// anything: connecting a UDP socket only looks the route up. A server with
-// no IPv6 connectivity says so before it queues a scan that cannot run.
+// Route reports an error when this machine has no route to addr, without
+// sending anything: connecting a UDP socket only looks the route up. A
+// server with no IPv6 connectivity says so before it queues a scan that
+// cannot run. Only a missing route (or family) is an error: anything else
+// (out of descriptors, say) is left for the scan to meet.
 func Route(addr netip.Addr) error {
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr.Unmap(), 9)))
-	if err != nil {
+	if err == nil {
+		return c.Close()
+	}
+	if errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.EAFNOSUPPORT) {
 		return fmt.Errorf("no route to %v: %w", addr, err)
 	}
-	return c.Close()
+	return nil
 }
