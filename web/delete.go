@@ -90,6 +90,10 @@ func apiDelete(d Deps) http.HandlerFunc {
 	}
 }
 
+// stopWait bounds how long "Stop this scan" waits for the scan to end
+// before showing its page (which then finishes streaming the end).
+const stopWait = 3 * time.Second
+
 // cancelScan is POST /scans/{id}/cancel, the "Stop this scan" button: the
 // browser that started a scan (it holds the delete token) may stop it.
 func cancelScan(d Deps) http.HandlerFunc {
@@ -102,6 +106,13 @@ func cancelScan(d Deps) http.HandlerFunc {
 		err := d.Runner.Cancel(r.Context(), id, deleteToken(r))
 		switch {
 		case err == nil, errors.Is(err, jobs.ErrFinished):
+			// A running scan stops within moments: wait for it (briefly), so
+			// the page it returns to reads final, without the button.
+			select {
+			case <-d.Runner.Done(id):
+			case <-time.After(stopWait):
+			case <-r.Context().Done():
+			}
 			// Stopped, or it ended on its own meanwhile: its page says which.
 			http.Redirect(w, r, "/scans/"+id, http.StatusSeeOther)
 		case errors.Is(err, store.ErrNotFound):
