@@ -376,7 +376,8 @@ func (r *Runner) run(j *job) {
 	}
 
 	started := r.cfg.Now()
-	if err := r.cfg.Store.Start(ctx, j.id, started); err != nil {
+	// The record must say running even if the scan is stopped this instant.
+	if err := r.cfg.Store.Start(context.WithoutCancel(ctx), j.id, started); err != nil {
 		r.finish(j, store.Failed, "The scan could not be started.", nil)
 		r.cfg.Log.Error("scan start", "id", j.id, "err", err)
 		return

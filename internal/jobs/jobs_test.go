@@ -671,3 +671,31 @@ func TestCancelDuringChecksLeavesNoGrade(t *testing.T) {
 		t.Errorf("stopped during the checks: %s %q, %d rows, grade %v", sc.Status, sc.Reason, len(rows), out.Grade)
 	}
 }
+
+// TestCancelAtAnyMoment: a stop that lands while the scan is being taken
+// from the queue, started or run always ends it Cancelled, never Failed.
+func TestCancelAtAnyMoment(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db")) // honours contexts, as a real store does
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r := newRunner(t, st, func(c *Config) { c.MaxQueued = 5 })
+	for i := range 200 {
+		id, err := r.Submit(context.Background(), request(3, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := r.Protect(context.Background(), id)
+		if i%2 == 1 {
+			time.Sleep(time.Duration(i%7) * 50 * time.Microsecond)
+		}
+		if err := r.Cancel(context.Background(), id, tok); err != nil && !errors.Is(err, ErrFinished) {
+			t.Fatal(err)
+		}
+		<-r.Done(id)
+		if sc, _ := st.Scan(context.Background(), id); sc.Status != store.Cancelled && sc.Status != store.Done {
+			t.Fatalf("try %d: %s %q", i, sc.Status, sc.Reason)
+		}
+	}
+}
