@@ -214,12 +214,12 @@ func apiSubmit(d Deps) http.HandlerFunc {
 		if d.Cooldown != nil {
 			d.Cooldown.Remember(addr, canonical, ids[0])
 		}
+		token, err := d.Runner.Protect(r.Context(), ids...) // a pair shares one
+		if err != nil {
+			d.Log.Error("delete token", "ids", ids, "err", err)
+		}
 		answers := make([]apiScanAccepted, len(ids))
 		for i, id := range ids {
-			token, err := d.Runner.Protect(r.Context(), id)
-			if err != nil {
-				d.Log.Error("delete token", "id", id, "err", err)
-			}
 			answers[i] = apiScanAccepted{ID: id, URL: "/api/v1/scans/" + id, Status: string(store.Queued), DeleteToken: token, Family: familyName(pts[i])}
 		}
 		if len(answers) == 2 {

@@ -274,7 +274,7 @@ func TestBrowserDualStack(t *testing.T) {
 	lab := netlabtest.New(t, netlab.Config{Name: "dual", IPv6: true, Link: netlab.Link{Delay: time.Millisecond},
 		Ports: map[uint16]netlab.Rule{22: netlab.Open, 443: netlab.Open}, IPv4Drop: []uint16{22}})
 	ctx := browser(t)
-	svc := newNamedService(t, lab.Prefixes(), map[string][]netip.Addr{"lab.vantage-test.net": {lab.Addr4(), lab.Addr6()}}, nil)
+	svc := newNamedService(t, lab.Prefixes(), map[string][]netip.Addr{"lab.vantage-test.net": {lab.Addr4(), lab.Addr6()}}, scan.Config{}, nil)
 	if err := chromedp.Do(ctx,
 		viewport(1280),
 		chromedp.Navigate(svc.url+"/"),

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -16,18 +17,21 @@ import (
 // scoped to that scan's pages only.
 const deleteCookie = "vantage_delete"
 
-// protect gives a new scan its delete token and hands it to the browser.
-func protect(d Deps, w http.ResponseWriter, r *http.Request, id string) {
-	token, err := d.Runner.Protect(r.Context(), id)
+// protect gives new scans (one, or an IPv4/IPv6 pair) their delete token
+// and hands it to the browser, in one cookie per scan scoped to its pages.
+func protect(d Deps, w http.ResponseWriter, r *http.Request, ids ...string) {
+	token, err := d.Runner.Protect(r.Context(), ids...)
 	if err != nil {
-		d.Log.Error("delete token", "id", id, "err", err)
-		return // the scan runs; it just cannot be deleted by its creator
+		d.Log.Error("delete token", "ids", ids, "err", err)
+		return // the scans run; they just cannot be stopped or deleted by their creator
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: deleteCookie, Value: token, Path: "/scans/" + id,
-		MaxAge: int((30 * 24 * time.Hour).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: isHTTPS(r, d.TrustedProxies),
-	})
+	for _, id := range ids {
+		http.SetCookie(w, &http.Cookie{
+			Name: deleteCookie, Value: token, Path: "/scans/" + id,
+			MaxAge: int((30 * 24 * time.Hour).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
+			Secure: isHTTPS(r, d.TrustedProxies),
+		})
+	}
 }
 
 func deleteToken(r *http.Request) string {
@@ -103,15 +107,29 @@ func cancelScan(d Deps) http.HandlerFunc {
 			notFound(d)(w, r)
 			return
 		}
-		err := d.Runner.Cancel(r.Context(), id, deleteToken(r))
+		token := deleteToken(r)
+		err := d.Runner.Cancel(r.Context(), id, token)
 		switch {
 		case err == nil, errors.Is(err, jobs.ErrFinished):
+			// Half of an IPv4/IPv6 pair: the other half shares the token
+			// and stops too (a comparison of one family is no comparison).
+			sibling := ""
+			if snap, err := d.Runner.Watch(r.Context(), id, math.MaxInt); err == nil && snap.Scan.SiblingID != "" {
+				sibling = snap.Scan.SiblingID
+				_ = d.Runner.Cancel(r.Context(), sibling, token) // ended already, or deleted: nothing to stop
+			}
 			// A running scan stops within moments: wait for it (briefly), so
 			// the page it returns to reads final, without the button.
-			select {
-			case <-d.Runner.Done(id):
-			case <-time.After(stopWait):
-			case <-r.Context().Done():
+			deadline := time.After(stopWait)
+			for _, sid := range []string{id, sibling} {
+				if sid == "" {
+					continue
+				}
+				select {
+				case <-d.Runner.Done(sid):
+				case <-deadline:
+				case <-r.Context().Done():
+				}
 			}
 			// Stopped, or it ended on its own meanwhile: its page says which.
 			http.Redirect(w, r, "/scans/"+id, http.StatusSeeOther)

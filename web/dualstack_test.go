@@ -23,6 +23,7 @@ import (
 	"github.com/vantagescan/vantage/internal/limit"
 	"github.com/vantagescan/vantage/internal/netlab/netlabtest"
 	"github.com/vantagescan/vantage/internal/report"
+	"github.com/vantagescan/vantage/internal/scan"
 	"github.com/vantagescan/vantage/internal/store"
 	"github.com/vantagescan/vantage/internal/target"
 	"github.com/vantagescan/vantage/internal/target/dnstest"
@@ -39,12 +40,12 @@ type dualService struct {
 // resolving names with a test DNS server.
 func newDualService(t *testing.T, records map[string][]netip.Addr, mod func(*Deps)) *dualService {
 	t.Helper()
-	return newNamedService(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, records, mod)
+	return newNamedService(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, records, scan.Config{}, mod)
 }
 
 // newNamedService is the real service allowed into allow, resolving names
 // with a test DNS server answering from records.
-func newNamedService(t *testing.T, allow []netip.Prefix, records map[string][]netip.Addr, mod func(*Deps)) *dualService {
+func newNamedService(t *testing.T, allow []netip.Prefix, records map[string][]netip.Addr, scanCfg scan.Config, mod func(*Deps)) *dualService {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "v.db"))
 	if err != nil {
@@ -58,7 +59,7 @@ func newNamedService(t *testing.T, allow []netip.Prefix, records map[string][]ne
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, MaxRunning: 2, MaxQueued: 6, Grace: 100 * time.Millisecond})
+	runner, err := jobs.New(jobs.Config{Store: st, Policy: policy, Scan: scanCfg, MaxRunning: 2, MaxQueued: 6, Grace: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestDualStackAPI(t *testing.T) {
 	id4 := v["id"].(string)
 	sib, _ := v["sibling"].(map[string]any)
 	if v["family"] != "ipv4" || sib == nil || sib["family"] != "ipv6" || sib["id"] == v["id"] ||
-		v["delete_token"] == "" || sib["delete_token"] == "" || sib["delete_token"] == v["delete_token"] ||
+		v["delete_token"] == "" || sib["delete_token"] != v["delete_token"] || // one request, one token for both halves
 		sib["url"] != "/api/v1/scans/"+sib["id"].(string) {
 		t.Fatalf("answer: %v", v)
 	}
@@ -519,5 +520,39 @@ func TestInvalidPairCostsOneScan(t *testing.T) {
 	resp, body := post(t, svc.url+"/scans", good)
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "counts as two scans") {
 		t.Errorf("a third request with no token left: %d", resp.StatusCode)
+	}
+}
+
+// TestStopAPairFromEitherPage: "Stop both scans" on one half's page stops
+// the other half too (they share the creator's token).
+func TestStopAPairFromEitherPage(t *testing.T) {
+	svc := newNamedService(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		dualRecords, scan.Config{Rate: 5, Burst: 1}, nil) // 20 ports: about 4 s per half
+	jar, _ := cookiejar.New(nil)
+	creator := &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := creator.PostForm(svc.url+"/scans", url.Values{"host": {"dual.vantage-test.net"}, "ports": {"quick"},
+		"custom": {"61000-61019"}, "ipv6": {"on"}, "consent": {"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id4 := strings.TrimPrefix(resp.Header.Get("Location"), "/scans/")
+	sc4, _ := svc.store.Scan(context.Background(), id4)
+	time.Sleep(300 * time.Millisecond)
+	// From the IPv6 half's page.
+	resp, err = creator.PostForm(svc.url+"/scans/"+sc4.SiblingID+"/cancel", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("stop: %d", resp.StatusCode)
+	}
+	for _, id := range []string{id4, sc4.SiblingID} {
+		sc, _ := svc.store.Scan(context.Background(), id)
+		if sc.Status != store.Cancelled {
+			t.Errorf("half %s after stopping the pair: %s %q", sc.IP, sc.Status, sc.Reason)
+		}
 	}
 }

@@ -221,9 +221,7 @@ func submit(d Deps) http.HandlerFunc {
 		if d.Cooldown != nil {
 			d.Cooldown.Remember(addr, canonical, ids[0])
 		}
-		for _, id := range ids {
-			protect(d, w, r, id)
-		}
+		protect(d, w, r, ids...)
 		http.Redirect(w, r, "/scans/"+ids[0], http.StatusSeeOther)
 	}
 }
@@ -355,9 +353,7 @@ func rescan(d Deps) http.HandlerFunc {
 			serverError(d, w, r)
 			return
 		}
-		for _, newID := range ids {
-			protect(d, w, r, newID)
-		}
+		protect(d, w, r, ids...)
 		http.Redirect(w, r, "/scans/"+ids[show], http.StatusSeeOther)
 	}
 }

@@ -23,7 +23,7 @@ type scanRunner interface {
 	Watch(ctx context.Context, id string, after int) (jobs.Snapshot, error)
 	Position(id string) int
 	Done(id string) <-chan struct{}
-	Protect(ctx context.Context, id string) (string, error)
+	Protect(ctx context.Context, ids ...string) (string, error)
 	Delete(ctx context.Context, id, token string) error
 	Cancel(ctx context.Context, id, token string) error
 }

@@ -247,11 +247,16 @@ func (r *Runner) submit(ctx context.Context, reqs ...Request) ([]string, error) 
 // Protect gives a scan a secret delete token and stores only its hash;
 // the creator keeps the token (a cookie scoped to the scan, or the API
 // answer).
-func (r *Runner) Protect(ctx context.Context, id string) (string, error) {
+//
+// The scans of one request (an IPv4/IPv6 pair) share one token: whoever
+// started them may stop or delete either.
+func (r *Runner) Protect(ctx context.Context, ids ...string) (string, error) {
 	token := rand.Text()
 	sum := sha256.Sum256([]byte(token))
-	if err := r.cfg.Store.SetDeleteHash(ctx, id, sum[:]); err != nil {
-		return "", err
+	for _, id := range ids {
+		if err := r.cfg.Store.SetDeleteHash(ctx, id, sum[:]); err != nil {
+			return "", err
+		}
 	}
 	return token, nil
 }
