@@ -185,18 +185,14 @@ func apiSubmit(d Deps) http.HandlerFunc {
 				return
 			}
 		}
-		ok, retry, undo := chargePair(d, visitor, reqs)
-		if !ok {
+		ids, err := startScans(r.Context(), d, visitor, reqs)
+		var over *pairRateLimited
+		switch {
+		case errors.As(err, &over):
 			d.Metrics.Refused(metrics.RefusedRateLimited)
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(over.retry.Seconds()))))
 			apiFail(w, http.StatusTooManyRequests, "rate_limited", `Too many scans from your address ("both" counts as two); retry after the number of seconds in Retry-After.`)
 			return
-		}
-		ids, err := startScans(r.Context(), d, reqs)
-		if err != nil {
-			undo() // nothing started: the pair's second token is not owed
-		}
-		switch {
 		case errors.Is(err, jobs.ErrQueueTooSmall):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
 			apiFail(w, http.StatusUnprocessableEntity, "pair_unavailable", `This Vantage queues only one scan at a time, so "family": "both" is not available; ask for "4" or "6".`)

@@ -82,20 +82,7 @@ func newNamedService(t *testing.T, allow []netip.Prefix, records map[string][]ne
 // listen6 opens port on ::1 only (accepting and closing each connection).
 func listen6(t *testing.T, port int) {
 	t.Helper()
-	l, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
-	if err != nil {
-		t.Fatalf("this test needs IPv6 loopback: %v", err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	netlabtest.Listen(t, "tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
 }
 
 var dualRecords = map[string][]netip.Addr{

@@ -192,16 +192,12 @@ func submit(d Deps) http.HandlerFunc {
 				return
 			}
 		}
-		ok, retry, undo := chargePair(d, visitor, reqs)
-		if !ok {
-			rateLimited(d, w, r, retry)
-			return
-		}
-		ids, err := startScans(r.Context(), d, reqs)
-		if err != nil {
-			undo() // nothing started: the pair's second token is not owed
-		}
+		ids, err := startScans(r.Context(), d, visitor, reqs)
+		var over *pairRateLimited
 		switch {
+		case errors.As(err, &over):
+			rateLimited(d, w, r, over.retry)
+			return
 		case errors.Is(err, jobs.ErrQueueTooSmall):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
 			form.Errors[templates.FieldForm] = pairUnavailable
@@ -230,33 +226,39 @@ func submit(d Deps) http.HandlerFunc {
 // at a time, so a pair can never be queued.
 const pairUnavailable = "This Vantage queues only one scan at a time, so it cannot scan IPv4 and IPv6 side by side. Untick “Also scan IPv6” to scan one address."
 
-// chargePair makes a valid IPv4/IPv6 pair cost two scans of the client's
-// allowance: the request took one token, the second scan takes another (a
-// pair refused as invalid cost one, like any request). It reports how long
-// to wait when that token is not there; undo gives it back when the scans
-// cannot start after all.
-func chargePair(d Deps, visitor netip.Addr, reqs []jobs.Request) (ok bool, retryAfter time.Duration, undo func()) {
-	if d.Clients == nil || len(reqs) < 2 {
-		return true, 0, func() {}
-	}
-	return d.Clients.More(visitor, len(reqs)-1)
-}
+// pairRateLimited is startScans' error when the request was let through
+// but a pair's second scan is over the client's rate.
+type pairRateLimited struct{ retry time.Duration }
 
-// startScans queues one scan, or a dual-stack pair (IPv4 first), and
-// returns their IDs in the same order.
-func startScans(ctx context.Context, d Deps, reqs []jobs.Request) ([]string, error) {
-	if len(reqs) == 2 {
-		a, b, err := d.Runner.SubmitPair(ctx, reqs[0], reqs[1])
+func (e *pairRateLimited) Error() string { return "the pair's second scan is over the client's rate" }
+
+// startScans queues one scan, or an IPv4/IPv6 pair (IPv4 first), and
+// returns their IDs in the same order. A pair costs two scans of the
+// client's allowance: the request took one token (so a pair refused as
+// invalid costs one, like any request); the second is taken here and
+// given back if the scans cannot start after all.
+func startScans(ctx context.Context, d Deps, visitor netip.Addr, reqs []jobs.Request) ([]string, error) {
+	if len(reqs) == 1 {
+		id, err := d.Runner.Submit(ctx, reqs[0])
 		if err != nil {
 			return nil, err
 		}
-		return []string{a, b}, nil
+		return []string{id}, nil
 	}
-	id, err := d.Runner.Submit(ctx, reqs[0])
+	undo := func() {}
+	if d.Clients != nil {
+		ok, retry, give := d.Clients.More(visitor, len(reqs)-1)
+		if !ok {
+			return nil, &pairRateLimited{retry}
+		}
+		undo = give
+	}
+	a, b, err := d.Runner.SubmitPair(ctx, reqs[0], reqs[1])
 	if err != nil {
+		undo() // nothing started: the second token is not owed
 		return nil, err
 	}
-	return []string{id}, nil
+	return []string{a, b}, nil
 }
 
 // cooldownKey is what the per-target cooldown remembers a request by: the
@@ -330,16 +332,12 @@ func rescan(d Deps) http.HandlerFunc {
 				reqs[0].PreviousID, show = prev.SiblingID, 1
 			}
 		}
-		ok, retry, undo := chargePair(d, visitor, reqs)
-		if !ok {
-			rateLimited(d, w, r, retry)
-			return
-		}
-		ids, err := startScans(r.Context(), d, reqs)
-		if err != nil {
-			undo() // nothing started: the pair's second token is not owed
-		}
+		ids, err := startScans(r.Context(), d, visitor, reqs)
+		var over *pairRateLimited
 		switch {
+		case errors.As(err, &over):
+			rateLimited(d, w, r, over.retry)
+			return
 		case errors.Is(err, jobs.ErrQueueTooSmall):
 			d.Metrics.Refused(metrics.RefusedQueueFull)
 			errorPage(d, w, r, http.StatusUnprocessableEntity, "Cannot compare IPv4 and IPv6 here", pairUnavailable)
@@ -350,6 +348,7 @@ func rescan(d Deps) http.HandlerFunc {
 			errorPage(d, w, r, http.StatusServiceUnavailable, "Vantage is busy", "Vantage is busy with other scans right now. Please try again in a minute.")
 			return
 		case err != nil:
+			d.Log.Error("rescan", "err", err)
 			serverError(d, w, r)
 			return
 		}

@@ -348,21 +348,7 @@ func TestGuardStopsAScanOutsideThePolicy(t *testing.T) {
 // each scan names the other, and each dials only its own address.
 func TestSubmitPair(t *testing.T) {
 	// Port 61500 is above the ephemeral range: nothing else listens there.
-	l6, err := net.Listen("tcp6", "[::1]:61500")
-	if err != nil {
-		t.Fatalf("this test needs IPv6 loopback: %v", err)
-	}
-	defer l6.Close()
-	go func() {
-		for {
-			c, err := l6.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	open := uint16(l6.Addr().(*net.TCPAddr).Port)
+	open := netlabtest.Listen(t, "tcp6", "[::1]:61500")
 	for name, openStore := range map[string]func(t *testing.T) store.Store{
 		"memory": func(*testing.T) store.Store { return newMemStore() },
 		"sqlite": func(t *testing.T) store.Store {
@@ -425,11 +411,7 @@ func TestSubmitPairNeedsRoomForBoth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); r.Position(first) != 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the first scan never left the queue")
-		}
-	}
+	leftQueue(t, r, first)
 	b := request(1, 0)
 	b.Target.IP = netip.IPv6Loopback()
 	if _, _, err := r.SubmitPair(context.Background(), request(1, 0), b); !errors.Is(err, ErrQueueTooSmall) {
@@ -453,11 +435,7 @@ func TestSubmitPairWhenTheQueueIsFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); r.Position(first) != 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the first scan never left the queue")
-		}
-	}
+	leftQueue(t, r, first)
 	if _, err := r.Submit(context.Background(), request(20, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -696,6 +674,16 @@ func TestCancelAtAnyMoment(t *testing.T) {
 		<-r.Done(id)
 		if sc, _ := st.Scan(context.Background(), id); sc.Status != store.Cancelled && sc.Status != store.Done {
 			t.Fatalf("try %d: %s %q", i, sc.Status, sc.Reason)
+		}
+	}
+}
+
+// leftQueue waits until a worker has taken scan id from the queue.
+func leftQueue(t *testing.T, r *Runner, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); r.Position(id) != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("scan %s never left the queue", id)
 		}
 	}
 }

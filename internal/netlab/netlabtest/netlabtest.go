@@ -63,7 +63,14 @@ func New(t testing.TB, cfg netlab.Config) *netlab.Lab {
 // until t ends. It returns the port.
 func OpenPort(t testing.TB) uint16 {
 	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	return Listen(t, "tcp4", "127.0.0.1:0")
+}
+
+// Listen is OpenPort on a given network and address, e.g. "tcp6" and
+// "[::1]:61501" for a port open over IPv6 only. It returns the port.
+func Listen(t testing.TB, network, address string) uint16 {
+	t.Helper()
+	l, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
